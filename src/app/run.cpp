@@ -1,0 +1,96 @@
+#include "app/run.hpp"
+
+#include "core/clock.hpp"
+#include "core/logger.hpp"
+#include "dh/version.hpp"
+#include "net/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <thread>
+#include <vector>
+
+namespace dh::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Waits until every session has closed or the drain deadline passes, then stops the loop.
+asio::awaitable<void> drain(asio::io_context& ioc, const net::server& srv, std::chrono::milliseconds timeout,
+                            const core::logger& log) {
+  asio::steady_timer timer(ioc);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (srv.connection_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  if (srv.connection_count() > 0)
+    log.warn("drain timeout: {} sessions still open, stopping anyway", srv.connection_count());
+  ioc.stop();
+}
+
+void print_dev_banner(const config& cfg, std::uint16_t port) {
+  const std::string host = cfg.server.bind == "0.0.0.0" || cfg.server.bind == "::" ? "127.0.0.1" : cfg.server.bind;
+  auto token = mint_user_token(cfg, "1", std::chrono::hours(24), std::chrono::system_clock::now());
+  fmt::print("\n  dashboard-hub {} in development mode\n", dh::version);
+  if (cfg.dev_secret_generated) fmt::print("  JWT secret (HS256, made up for this run): {}\n", cfg.jwt.key);
+  if (token) {
+    fmt::print("  sample token for user 1 (24h):\n    {}\n", *token);
+    fmt::print("  connect:\n    ws://{}:{}/ws/dashboard/1?token={}\n", host, port, *token);
+  } else {
+    fmt::print("  (no sample token: {})\n", token.error());
+  }
+  fmt::print("  health: http://{}:{}/health\n\n", host, port);
+}
+
+}  // namespace
+
+int run_server(const config& cfg) {
+  core::logger log(cfg.log_level, cfg.log_format);
+  core::clock clock;
+  asio::io_context ioc(static_cast<int>(cfg.threads));
+  auto verifier = protocol::jwt_verifier::create(cfg.jwt);
+  if (!verifier) {
+    fmt::print(stderr, "dashboard-hub: {}\n", verifier.error());
+    return 2;
+  }
+  net::server srv(ioc, cfg.server, std::move(*verifier), clock, log);
+  asio::ip::tcp::endpoint endpoint;
+  try {
+    endpoint = srv.listen();
+  } catch (const boost::system::system_error& e) {
+    fmt::print(stderr, "dashboard-hub: cannot listen on {}:{}: {}\n", cfg.server.bind, cfg.server.port,
+               e.code().message());
+    return 1;
+  }
+  // Machine-readable first line: tests and scripts read the bound port from it.
+  fmt::print("dashboard-hub listening on {}:{}\n", endpoint.address().to_string(), endpoint.port());
+  if (cfg.dev) print_dev_banner(cfg, endpoint.port());
+  std::fflush(stdout);
+  log.info("dashboard-hub {} listening on {}:{} with {} threads, JWT {}", dh::version, endpoint.address().to_string(),
+           endpoint.port(), cfg.threads, protocol::to_string(cfg.jwt.alg));
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    log.info("signal {}: draining {} sessions", signal, srv.connection_count());
+    srv.shut_down();
+    asio::co_spawn(ioc, drain(ioc, srv, cfg.drain_timeout, log), asio::detached);
+  });
+
+  std::vector<std::jthread> workers;
+  for (unsigned i = 1; i < cfg.threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& w : workers) w.join();
+  log.info("stopped");
+  return 0;
+}
+
+}  // namespace dh::app

@@ -1,0 +1,96 @@
+#include "net/routes.hpp"
+
+#include "dh/version.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+
+namespace dh::net {
+
+namespace {
+
+constexpr std::string_view ws_prefix = "/ws/dashboard/";
+
+response text_response(const request& req, http::status status, std::string body,
+                       std::string_view content_type = "text/plain; charset=utf-8") {
+  response res{status, req.version()};
+  res.set(http::field::server, "dashboard-hub");
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+std::optional<ws_target> match_ws_target(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return std::nullopt;
+  const std::string_view encoded_path = url->encoded_path();
+  if (!encoded_path.starts_with(ws_prefix)) return std::nullopt;
+  const auto segments = url->segments();
+  if (segments.size() != 3) return std::nullopt;
+  auto it = segments.begin();
+  ws_target out;
+  std::advance(it, 2);
+  out.user_id = *it;
+  for (const auto& param : url->params()) {
+    if (param.key == "token" && param.has_value) out.token = param.value;
+    if (param.key == "lastEventId" && param.has_value) out.last_event_id = param.value;
+  }
+  return out;
+}
+
+std::string bearer_token(const request& req, const ws_target& target) {
+  if (!target.token.empty()) return target.token;
+  const auto auth = req[http::field::authorization];
+  constexpr std::string_view scheme = "Bearer ";
+  if (auth.size() > scheme.size() && std::equal(scheme.begin(), scheme.end(), auth.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+      }))
+    return std::string(auth.substr(scheme.size()));
+  return {};
+}
+
+bool origin_allowed(const request& req, const server_settings& settings) {
+  if (settings.allowed_origins.empty()) return true;
+  const auto it = req.find(http::field::origin);
+  if (it == req.end()) return true;  // not a browser: Origin protects browsers from cross-site pages
+  const std::string_view origin = it->value();
+  return std::any_of(settings.allowed_origins.begin(), settings.allowed_origins.end(),
+                     [&](const std::string& allowed) { return allowed == "*" || allowed == origin; });
+}
+
+response handle_http_request(const request& req, const server_context& ctx) {
+  auto url = boost::urls::parse_origin_form(req.target());
+  const std::string_view path = url ? std::string_view(url->encoded_path()) : std::string_view{};
+  const bool readable = req.method() == http::verb::get || req.method() == http::verb::head;
+
+  if (path == "/health") {
+    if (!readable) return text_response(req, http::status::method_not_allowed, "method not allowed\n");
+    return text_response(req, http::status::ok, "ok\n");
+  }
+  if (path == "/ready") {
+    if (!readable) return text_response(req, http::status::method_not_allowed, "method not allowed\n");
+    if (ctx.draining.load()) return text_response(req, http::status::service_unavailable, "draining\n");
+    return text_response(req, http::status::ok, "ready\n");
+  }
+  if (path == "/status") {
+    if (!readable) return text_response(req, http::status::method_not_allowed, "method not allowed\n");
+    boost::json::object status{{"version", dh::version},
+                               {"connections", ctx.hub.connection_count()},
+                               {"activeUsers", ctx.hub.user_count()},
+                               {"draining", ctx.draining.load()}};
+    return text_response(req, http::status::ok, boost::json::serialize(status), "application/json");
+  }
+  if (match_ws_target(req.target())) {
+    return text_response(req, http::status::upgrade_required, "this endpoint needs a WebSocket upgrade\n");
+  }
+  return text_response(req, http::status::not_found, "not found\n");
+}
+
+}  // namespace dh::net

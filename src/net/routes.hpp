@@ -1,0 +1,32 @@
+// routes.hpp — maps a request target to what serves it, and answers the plain HTTP routes.
+// Pure functions of the request: no sockets, so every route is testable without a network.
+#pragma once
+
+#include "net/net.hpp"
+#include "net/server.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dh::net {
+
+struct ws_target {
+  std::string user_id;  // percent-decoded; validity is checked after the upgrade (USER_NOT_FOUND)
+  std::string token;    // from ?token=, empty when absent
+  std::optional<std::string> last_event_id;
+};
+
+// The WebSocket target of `/ws/dashboard/{userId}`, or nullopt for any other path.
+std::optional<ws_target> match_ws_target(std::string_view target);
+
+// The token from ?token= or, failing that, `Authorization: Bearer`.
+std::string bearer_token(const request& req, const ws_target& target);
+
+// True when Origin is absent or allowed.
+bool origin_allowed(const request& req, const server_settings& settings);
+
+// Answers a non-upgrade request: /health, /ready, /status, 404 otherwise.
+response handle_http_request(const request& req, const server_context& ctx);
+
+}  // namespace dh::net

@@ -1,0 +1,78 @@
+#include "net/server.hpp"
+
+#include "net/http_session.hpp"
+#include "net/net.hpp"
+#include "protocol/messages.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+namespace dh::net {
+
+namespace {
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), as_values);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {
+      // Typically EMFILE: keep serving the connections we have and try again shortly.
+      ctx.log.warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+      co_await pause.async_wait(as_values);
+      continue;
+    }
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, run_http_session(ctx, std::move(socket)), [&ctx](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        ctx.log.error("INTERNAL_ERROR in connection: {}", ex.what());
+      }
+    });
+  }
+}
+
+}  // namespace
+
+server::server(asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
+               const core::logger& log)
+    : ioc_(ioc),
+      hub_(ioc.get_executor(), settings.hub, clock),
+      context_{std::move(settings), std::move(jwt), clock, log, hub_},
+      acceptor_(asio::make_strand(ioc)) {}
+
+tcp::endpoint server::listen() {
+  const auto address = asio::ip::make_address(context_.settings.bind);
+  const tcp::endpoint endpoint(address, context_.settings.port);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(acceptor_, context_), [this](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      context_.log.error("accept loop ended: {}", ex.what());
+    }
+  });
+  return acceptor_.local_endpoint();
+}
+
+void server::shut_down() {
+  if (context_.draining.exchange(true)) return;
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  const auto now = context_.clock.wall_now();
+  hub_.shut_down(core::make_frame(protocol::encode_connection_status(protocol::connection_state::disconnected,
+                                                                     "Server is shutting down", now)),
+                 1001);
+}
+
+}  // namespace dh::net

@@ -1,0 +1,65 @@
+// server.hpp — the listening socket and everything a connection needs to be served: settings,
+// the JWT verifier, the hub, the clock and the logger. Sessions spread over the io_context's
+// threads, one strand each; shut_down() drains them with connection_status + close 1001.
+#pragma once
+
+#include "core/clock.hpp"
+#include "core/hub.hpp"
+#include "core/liveness.hpp"
+#include "core/logger.hpp"
+#include "core/rate_limiter.hpp"
+#include "protocol/jwt.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dh::net {
+
+struct server_settings {
+  std::string bind = "0.0.0.0";
+  std::uint16_t port = 8000;
+  std::size_t max_message_bytes = 64 * 1024;
+  std::vector<std::string> allowed_origins;  // empty: any Origin
+  std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
+  std::chrono::steady_clock::duration close_grace = std::chrono::seconds(5);
+  std::size_t outbox_capacity = 1024;
+  core::liveness_settings liveness;
+  core::rate_limit_settings rate_limit;
+  core::hub_settings hub;
+};
+
+// Shared, read-mostly state every session sees. Counters are atomics.
+struct server_context {
+  server_settings settings;
+  protocol::jwt_verifier jwt;
+  const core::clock& clock;
+  const core::logger& log;
+  core::hub& hub;
+  std::atomic<bool> draining{false};
+};
+
+class server {
+ public:
+  server(boost::asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt,
+         const core::clock& clock, const core::logger& log);
+
+  // Binds and starts accepting; returns the bound endpoint (port 0 picks a free one).
+  boost::asio::ip::tcp::endpoint listen();
+  // Stops accepting and asks every session to close with 1001. Safe to call twice.
+  void shut_down();
+  std::size_t connection_count() const noexcept { return hub_.connection_count(); }
+
+ private:
+  boost::asio::io_context& ioc_;
+  core::hub hub_;
+  server_context context_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+}  // namespace dh::net

@@ -1,0 +1,370 @@
+#include "net/ws_session.hpp"
+
+#include "core/liveness.hpp"
+#include "core/outbox.hpp"
+#include "core/rate_limiter.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/user_id.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <fmt/format.h>
+
+namespace dh::net {
+
+namespace {
+
+namespace websocket = beast::websocket;
+using ws_stream = websocket::stream<beast::tcp_stream>;
+using protocol::errc;
+using protocol::failure;
+
+constexpr std::size_t read_chunk = 16 * 1024;
+
+// Everything one connection owns. Lives in run_ws_session's frame; the loops borrow it, and
+// all of them run on the connection's strand, so plain members need no locking.
+struct session {
+  server_context& ctx;
+  ws_stream& ws;
+  std::string user_id;
+  std::uint64_t id;
+  std::string session_id;
+  std::string remote;
+  std::shared_ptr<core::outbox> out;
+  core::rate_limiter limiter;
+  core::liveness live;
+  asio::steady_timer watchdog;
+  asio::steady_timer close_timer;
+  bool stopped = false;
+  std::uint16_t close_code = 0;  // what we closed with, for the access log
+};
+
+core::steady_time token_deadline(const server_context& ctx, core::wall_time expires_at) {
+  // `exp` is wall time; the session's timers are steady, so carry the remaining lifetime over.
+  const auto remaining = expires_at + ctx.jwt.settings().leeway - ctx.clock.wall_now();
+  return ctx.clock.steady_now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining);
+}
+
+void stop(session& s) {
+  if (s.stopped) return;
+  s.stopped = true;
+  s.out->shut_down();
+  s.watchdog.cancel();
+  s.close_timer.cancel();
+}
+
+void fail(session& s, failure f, std::optional<std::chrono::milliseconds> retry_after = std::nullopt) {
+  const auto& info = protocol::info(f.code);
+  s.ctx.log.info("session {} user={} error {}: {}", s.session_id, s.user_id, info.code, f.message);
+  auto text = protocol::encode_error(f, s.ctx.clock.wall_now(), retry_after);
+  s.out->request_close({info.close_code, core::make_frame(std::move(text)), std::string(info.code)});
+}
+
+void send(session& s, std::string text) {
+  if (s.out->push(core::make_frame(std::move(text))) == core::outbox::push_result::full)
+    fail(s, {errc::slow_consumer, "outbound queue is full", {}});
+}
+
+// --- the reader ------------------------------------------------------------------------------
+
+enum class read_outcome { message, oversize, closed };
+
+// Reads one message in chunks so an oversized one is refused after max_message_bytes, not
+// after buffering whatever length the peer claims.
+asio::awaitable<read_outcome> read_message(session& s, beast::flat_buffer& buffer) {
+  buffer.clear();
+  do {
+    auto [ec, n] = co_await s.ws.async_read_some(buffer, read_chunk, as_values);
+    (void)n;
+    if (ec) {
+      if (ec != websocket::error::closed && ec != asio::error::operation_aborted)
+        s.ctx.log.debug("session {} read ended: {}", s.session_id, ec.message());
+      co_return read_outcome::closed;
+    }
+    if (buffer.size() > s.ctx.settings.max_message_bytes) co_return read_outcome::oversize;
+  } while (!s.ws.is_message_done());
+  co_return read_outcome::message;
+}
+
+void handle(session& s, protocol::ping& m) { send(s, protocol::encode_pong(m.payload, s.ctx.clock.wall_now())); }
+
+void handle(session& s, protocol::subscribe_dashboard& m) {
+  if (m.user_id != s.user_id) {
+    send(s, protocol::encode_error({errc::subscription_failed, "you can only subscribe to your own dashboard",
+                                    "subscribe_dashboard"},
+                                   s.ctx.clock.wall_now()));
+    return;
+  }
+  // `subscribed` is queued before the hub queues the dashboard_update, so the client sees them in order.
+  send(s, protocol::encode_subscribed(s.user_id, s.ctx.clock.wall_now()));
+  s.ctx.hub.subscribe(s.user_id, s.id, m.batch);
+}
+
+void handle(session& s, protocol::unsubscribe_dashboard& m) {
+  if (m.user_id != s.user_id) {
+    send(s, protocol::encode_error({errc::subscription_failed, "you can only unsubscribe from your own dashboard",
+                                    "unsubscribe_dashboard"},
+                                   s.ctx.clock.wall_now()));
+    return;
+  }
+  s.ctx.hub.unsubscribe(s.user_id, s.id);
+  send(s, protocol::encode_unsubscribed(s.user_id, s.ctx.clock.wall_now()));
+}
+
+void handle(session&, protocol::ack&) {
+  // Acks feed the per-session ack window once task updates flow (issue 4); valid ones need no reply.
+}
+
+void handle(session& s, protocol::refresh_token& m) {
+  auto verified = s.ctx.jwt.verify(m.token, s.ctx.clock.wall_now());
+  if (!verified) {
+    auto f = verified.error();
+    f.request_type = "refresh_token";
+    fail(s, std::move(f));
+    return;
+  }
+  if (verified->subject != s.user_id) {
+    fail(s, {errc::auth_invalid, "refreshed token is for another user", "refresh_token"});
+    return;
+  }
+  s.live.set_token_deadline(token_deadline(s.ctx, verified->expires_at));
+  s.watchdog.cancel();  // the watchdog re-arms for the new deadline
+}
+
+void on_message(session& s, std::string_view text) {
+  const auto verdict = s.limiter.on_message(s.ctx.clock.steady_now());
+  if (verdict.what == core::rate_limiter::verdict::close) {
+    fail(s, {errc::rate_limited, "message rate limit exceeded repeatedly", {}}, verdict.retry_after);
+    return;
+  }
+  if (verdict.what == core::rate_limiter::verdict::drop) {
+    send(s, protocol::encode_error({errc::rate_limited, "message dropped: rate limit exceeded", {}},
+                                   s.ctx.clock.wall_now(), verdict.retry_after));
+    return;
+  }
+  auto decoded = protocol::decode_client_message(text);
+  if (!decoded) {
+    fail(s, std::move(decoded.error()));
+    return;
+  }
+  std::visit([&s](auto& m) { handle(s, m); }, *decoded);
+}
+
+asio::awaitable<void> read_loop(session& s) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    const auto outcome = co_await read_message(s, buffer);
+    if (outcome == read_outcome::closed) break;
+    s.live.on_client_message(s.ctx.clock.steady_now());
+    // After a close request we keep reading only so the close handshake can complete.
+    if (s.out->close_requested()) continue;
+    if (outcome == read_outcome::oversize) {
+      fail(s, {errc::message_too_big,
+               fmt::format("message exceeds {} bytes", s.ctx.settings.max_message_bytes), {}});
+    } else if (!s.ws.got_text()) {
+      fail(s, {errc::invalid_message, "binary frames are not accepted; send JSON text", {}});
+    } else {
+      const auto data = buffer.cdata();
+      on_message(s, std::string_view(static_cast<const char*>(data.data()), data.size()));
+    }
+  }
+  stop(s);
+}
+
+// --- the writer: the stream's only writer, so one write is in flight by construction ----------
+
+asio::awaitable<bool> write_item(session& s, const core::outbound& item) {
+  boost::system::error_code ec;
+  if (item.what == core::outbound::kind::frame) {
+    std::tie(ec, std::ignore) = co_await s.ws.async_write(asio::buffer(*item.data), as_values);
+  } else if (item.what == core::outbound::kind::ping) {
+    std::tie(ec) = co_await s.ws.async_ping({}, as_values);
+  }
+  co_return !ec;
+}
+
+asio::awaitable<void> close_with(session& s, const core::close_request& request) {
+  s.close_code = request.code;
+  if (request.last_frame) {
+    auto [ec, n] = co_await s.ws.async_write(asio::buffer(*request.last_frame), as_values);
+    (void)n;
+    if (ec) co_return;
+  }
+  websocket::close_reason reason(request.code, request.reason);
+  auto [ec] = co_await s.ws.async_close(reason, as_values);
+  (void)ec;  // the peer may already be gone; the connection ends either way
+}
+
+asio::awaitable<void> write_loop(session& s) {
+  bool clean = true;
+  for (;;) {
+    if (auto request = s.out->take_close_request()) {
+      co_await close_with(s, *request);
+      break;
+    }
+    // Drain what is queued before waiting again: a burst costs one wake-up.
+    auto item = s.out->try_receive();
+    if (!item) item = co_await s.out->receive();
+    if (!item) break;
+    if (!co_await write_item(s, *item)) {
+      clean = false;
+      break;
+    }
+  }
+  if (!clean) {
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(s.ws).socket().close(ignored);  // unblocks the reader
+  }
+  stop(s);
+}
+
+// --- timers --------------------------------------------------------------------------------------
+
+asio::awaitable<void> watchdog_loop(session& s) {
+  using action = core::liveness::action;
+  while (!s.stopped) {
+    s.watchdog.expires_at(s.live.next_deadline());
+    co_await s.watchdog.async_wait(as_values);
+    if (s.stopped) break;
+    switch (s.live.poll(s.ctx.clock.steady_now())) {
+      case action::none: break;
+      case action::send_ping:
+        if (s.out->push_ping() == core::outbox::push_result::full) {
+          fail(s, {errc::slow_consumer, "outbound queue is full", {}});
+          co_return;
+        }
+        break;
+      case action::token_expired: fail(s, {errc::auth_expired, {}, {}}); co_return;
+      case action::unresponsive: fail(s, {errc::idle_timeout, "no pong to two pings", {}}); co_return;
+      case action::idle_timeout: fail(s, {errc::idle_timeout, {}, {}}); co_return;
+    }
+  }
+}
+
+// A requested close must finish within close_grace even when the peer stopped reading and the
+// writer is stuck: then the socket is closed under it.
+asio::awaitable<void> close_guard_loop(session& s) {
+  co_await s.out->wait_close_requested();
+  if (s.stopped) co_return;
+  s.close_timer.expires_after(s.ctx.settings.close_grace);
+  auto [ec] = co_await s.close_timer.async_wait(as_values);
+  if (ec || s.stopped) co_return;
+  s.ctx.log.info("session {} user={} did not finish closing; dropping it", s.session_id, s.user_id);
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(s.ws).socket().close(ignored);
+}
+
+// --- admission -------------------------------------------------------------------------------------
+
+// Sends the error envelope and the close code to a connection that never joined the hub.
+asio::awaitable<void> reject(ws_stream& ws, const server_context& ctx, const failure& f, const std::string& remote) {
+  const auto& info = protocol::info(f.code);
+  ctx.log.info("upgrade from {} refused: {} ({})", remote, info.code, f.message);
+  auto text = protocol::encode_error(f, ctx.clock.wall_now());
+  auto [ec, n] = co_await ws.async_write(asio::buffer(text), as_values);
+  (void)n;
+  if (ec) co_return;
+  auto [close_ec] = co_await ws.async_close(websocket::close_reason(info.close_code, info.code), as_values);
+  (void)close_ec;
+}
+
+boost::system::result<protocol::verified_token, failure> authenticate(const server_context& ctx, const request& req,
+                                                                      const ws_target& target) {
+  if (!protocol::is_valid_user_id(target.user_id))
+    return failure{errc::user_not_found, "userId must match [A-Za-z0-9._-]{1,64}", {}};
+  const auto token = bearer_token(req, target);
+  if (token.empty()) return failure{errc::auth_invalid, "missing token", {}};
+  auto verified = ctx.jwt.verify(token, ctx.clock.wall_now());
+  if (!verified) return verified.error();
+  if (verified->subject != target.user_id)
+    return failure{errc::auth_invalid, "token subject does not match the userId in the path", {}};
+  return verified;
+}
+
+void configure(ws_stream& ws, const server_context& ctx) {
+  // Our own watchdog does pings and idle; Beast only bounds the opening and closing handshakes.
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = ctx.settings.handshake_timeout;
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
+  ws.set_option(timeouts);
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "dashboard-hub"); }));
+  ws.auto_fragment(false);
+}
+
+}  // namespace
+
+asio::awaitable<void> run_ws_session(server_context& ctx, beast::tcp_stream stream, request upgrade, ws_target target,
+                                     std::string remote) {
+  using namespace asio::experimental::awaitable_operators;
+  ws_stream ws(std::move(stream));
+  configure(ws, ctx);
+  if (auto [ec] = co_await ws.async_accept(upgrade, as_values); ec) {
+    ctx.log.debug("websocket handshake with {} failed: {}", remote, ec.message());
+    co_return;
+  }
+  ws.text(true);
+
+  auto verified = authenticate(ctx, upgrade, target);
+  if (!verified) {
+    co_await reject(ws, ctx, verified.error(), remote);
+    co_return;
+  }
+
+  const auto executor = co_await asio::this_coro::executor;
+  const auto now = ctx.clock.steady_now();
+  const auto id = ctx.hub.new_session_id();
+  session s{ctx,
+            ws,
+            std::move(target.user_id),
+            id,
+            fmt::format("{:016x}", ctx.hub.instance_nonce() ^ id),
+            std::move(remote),
+            std::make_shared<core::outbox>(executor, ctx.settings.outbox_capacity),
+            core::rate_limiter(ctx.settings.rate_limit, now),
+            core::liveness(ctx.settings.liveness, now),
+            asio::steady_timer(executor),
+            asio::steady_timer(executor)};
+  s.live.set_token_deadline(token_deadline(ctx, verified->expires_at));
+
+  switch (co_await ctx.hub.join(s.user_id, s.id, s.out)) {
+    case core::hub::join_result::joined: break;
+    case core::hub::join_result::limit_reached:
+      co_await reject(ws, ctx,
+                      {errc::connection_limit,
+                       fmt::format("user already has {} connections", ctx.settings.hub.max_conns_per_user), {}},
+                      s.remote);
+      co_return;
+    case core::hub::join_result::shutting_down: {
+      auto [ec] = co_await ws.async_close(websocket::close_code::going_away, as_values);
+      (void)ec;
+      co_return;
+    }
+  }
+
+  ws.control_callback([&s](websocket::frame_type kind, beast::string_view) {
+    if (kind != websocket::frame_type::close) s.live.on_pong(s.ctx.clock.steady_now());
+  });
+  ctx.log.info("session {} user={} opened from {}", s.session_id, s.user_id, s.remote);
+  const auto heartbeat = std::chrono::duration_cast<std::chrono::seconds>(ctx.settings.liveness.ping_interval);
+  send(s, protocol::encode_connection_success(s.user_id, s.session_id, heartbeat.count(), false, ctx.clock.wall_now()));
+
+  try {
+    co_await (read_loop(s) && write_loop(s) && watchdog_loop(s) && close_guard_loop(s));
+  } catch (const std::exception& e) {
+    ctx.log.error("INTERNAL_ERROR session {} user={}: {}", s.session_id, s.user_id, e.what());
+    stop(s);
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(ws).socket().close(ignored);
+  }
+  ws.control_callback();
+  ctx.hub.leave(s.user_id, s.id);
+  const auto code = s.close_code != 0 ? s.close_code : static_cast<std::uint16_t>(ws.reason().code);
+  ctx.log.info("session {} user={} closed code={}", s.session_id, s.user_id, code);
+}
+
+}  // namespace dh::net
