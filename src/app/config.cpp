@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -285,12 +286,12 @@ boost::system::result<invocation, std::string> parse_invocation(const std::vecto
   }
 }
 
-boost::system::result<std::string, std::string> mint_user_token(const config& cfg, std::string_view user,
+boost::system::result<std::string, protocol::mint_error> mint_user_token(const config& cfg, std::string_view user,
                                                                 std::chrono::seconds ttl,
                                                                 std::chrono::system_clock::time_point now) {
   const bool hmac = cfg.jwt.alg == protocol::jwt_alg::hs256;
   if (!hmac && cfg.jwt_private_key.empty())
-    return std::string("minting an RS256/ES256 token needs --jwt-private-key");
+    return protocol::mint_error{"minting an RS256/ES256 token needs --jwt-private-key"};
   const auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   boost::json::object claims{{"sub", std::string(user)}, {"iat", iat}, {"exp", iat + ttl.count()}};
   if (!cfg.jwt.issuer.empty()) claims["iss"] = cfg.jwt.issuer;

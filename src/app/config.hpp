@@ -55,7 +55,7 @@ boost::system::result<invocation, std::string> parse_invocation(const std::vecto
 std::string random_secret();
 
 // Mints a token for `user` valid for `ttl` with the configured key (secret or private key).
-boost::system::result<std::string, std::string> mint_user_token(const config& cfg, std::string_view user,
+boost::system::result<std::string, protocol::mint_error> mint_user_token(const config& cfg, std::string_view user,
                                                                 std::chrono::seconds ttl,
                                                                 std::chrono::system_clock::time_point now);
 

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
       auto token = mint_user_token(parsed->settings, parsed->token.user, parsed->token.ttl,
                                    std::chrono::system_clock::now());
       if (!token) {
-        fmt::print(stderr, "dashboard-hub: {}\n", token.error());
+        fmt::print(stderr, "dashboard-hub: {}\n", token.error().message);
         return 2;
       }
       fmt::print("{}\n", *token);

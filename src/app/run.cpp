@@ -45,7 +45,7 @@ void print_dev_banner(const config& cfg, std::uint16_t port) {
     fmt::print("  sample token for user 1 (24h):\n    {}\n", *token);
     fmt::print("  connect:\n    ws://{}:{}/ws/dashboard/1?token={}\n", host, port, *token);
   } else {
-    fmt::print("  (no sample token: {})\n", token.error());
+    fmt::print("  (no sample token: {})\n", token.error().message);
   }
   fmt::print("  health: http://{}:{}/health\n\n", host, port);
 }

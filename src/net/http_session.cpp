@@ -3,6 +3,7 @@
 #include "net/routes.hpp"
 #include "net/ws_session.hpp"
 
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>

@@ -193,7 +193,7 @@ asio::awaitable<void> close_with(session& s, const core::close_request& request)
     (void)n;
     if (ec) co_return;
   }
-  websocket::close_reason reason(request.code, request.reason);
+  websocket::close_reason reason(static_cast<websocket::close_code>(request.code), request.reason);
   auto [ec] = co_await s.ws.async_close(reason, as_values);
   (void)ec;  // the peer may already be gone; the connection ends either way
 }
@@ -267,7 +267,7 @@ asio::awaitable<void> reject(ws_stream& ws, const server_context& ctx, const fai
   auto [ec, n] = co_await ws.async_write(asio::buffer(text), as_values);
   (void)n;
   if (ec) co_return;
-  auto [close_ec] = co_await ws.async_close(websocket::close_reason(info.close_code, info.code), as_values);
+  auto [close_ec] = co_await ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(info.close_code), info.code), as_values);
   (void)close_ec;
 }
 

@@ -214,19 +214,19 @@ boost::system::result<verified_token, failure> jwt_verifier::verify(std::string_
   return verified_token{std::move(*subject), expires_at};
 }
 
-boost::system::result<std::string, std::string> mint_token(jwt_alg alg, std::string_view key,
+boost::system::result<std::string, mint_error> mint_token(jwt_alg alg, std::string_view key,
                                                            const json::object& claims) {
   jwt_t* raw = nullptr;
-  if (jwt_new(&raw) != 0) return std::string("out of memory");
+  if (jwt_new(&raw) != 0) return mint_error{"out of memory"};
   jwt_ptr token(raw);
   const auto claims_text = json::serialize(claims);
-  if (jwt_add_grants_json(token.get(), claims_text.c_str()) != 0) return std::string("claims rejected by libjwt");
+  if (jwt_add_grants_json(token.get(), claims_text.c_str()) != 0) return mint_error{"claims rejected by libjwt"};
   if (jwt_set_alg(token.get(), to_libjwt(alg), reinterpret_cast<const unsigned char*>(key.data()),
                   static_cast<int>(key.size())) != 0)
-    return std::string("key rejected by libjwt");
+    return mint_error{"key rejected by libjwt"};
   c_string encoded(jwt_encode_str(token.get()));
-  if (!encoded) return fmt::format("signing with {} failed (is the key a PEM private key?)", to_string(alg));
-  return std::string(encoded.get());
+  if (!encoded) return mint_error{fmt::format("signing with {} failed (is the key a PEM private key?)", to_string(alg))};
+  return boost::system::result<std::string, mint_error>(boost::system::in_place_value, encoded.get());
 }
 
 }  // namespace dh::protocol

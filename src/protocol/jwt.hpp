@@ -51,8 +51,14 @@ boost::system::result<jwt_alg, std::string> alg_for_public_key(std::string_view 
 // Same for a PEM private key, used to mint RS256/ES256 tokens.
 boost::system::result<jwt_alg, std::string> alg_for_private_key(std::string_view pem);
 
+struct mint_error {
+  mint_error() = default;
+  explicit mint_error(std::string m) : message(std::move(m)) {}
+  std::string message;
+};
+
 // Signs `claims` with `key` (HS256 secret or PEM private key). For tests and `dashboard-hub token`.
-boost::system::result<std::string, std::string> mint_token(jwt_alg alg, std::string_view key,
+boost::system::result<std::string, mint_error> mint_token(jwt_alg alg, std::string_view key,
                                                            const boost::json::object& claims);
 
 }  // namespace dh::protocol
