@@ -1,0 +1,156 @@
+// net_http_test.cpp — the plain HTTP routes, Origin checks, and hostile clients (garbage, a
+// handshake that never completes, a flood) while a well-behaved client keeps its pong fast.
+#include "support/test_server.hpp"
+#include "support/ws_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <thread>
+
+using namespace dh::test;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string type_of(const json::object& m) { return std::string(m.at("type").as_string()); }
+
+struct raw_connection {
+  asio::io_context ioc;
+  tcp::socket socket{ioc};
+
+  explicit raw_connection(std::uint16_t port) {
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    timeval tv{5, 0};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  void send(std::string_view bytes) { asio::write(socket, asio::buffer(bytes)); }
+  // Everything the server sends until it closes (or 5 s pass).
+  std::string read_all() {
+    std::string out;
+    char chunk[4096];
+    boost::system::error_code ec;
+    for (;;) {
+      const auto n = socket.read_some(asio::buffer(chunk), ec);
+      if (ec) return out;
+      out.append(chunk, n);
+    }
+  }
+};
+
+// One ping/pong round trip of a session that is already open.
+std::chrono::microseconds pong_latency(ws_client& c) {
+  const auto start = std::chrono::steady_clock::now();
+  c.send_ping({{"probe", true}});
+  auto reply = c.read_json();
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE(type_of(reply) == "pong");
+  return std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
+}
+
+}  // namespace
+
+TEST_CASE("plain HTTP routes") {
+  test_server srv;
+  CHECK(http_get(srv.port(), "/health").status == 200);
+  CHECK(http_get(srv.port(), "/ready").status == 200);
+  auto status = http_get(srv.port(), "/status");
+  CHECK(status.status == 200);
+  auto doc = json::parse(status.body).as_object();
+  CHECK(doc.contains("version"));
+  CHECK(doc.at("connections") == json::value(0));
+  CHECK(http_get(srv.port(), "/nope").status == 404);
+  CHECK(http_get(srv.port(), "/ws/dashboard/1/extra").status == 404);
+  CHECK(http_get(srv.port(), "/ws/dashboard/1").status == 426);  // known path, but no upgrade
+}
+
+TEST_CASE("an unknown path refuses the upgrade with a plain 404") {
+  test_server srv;
+  ws_client c;
+  int status = 0;
+  CHECK_FALSE(c.connect(srv.port(), "/ws/elsewhere/1?token=x", {}, &status));
+  CHECK(status == 404);
+}
+
+TEST_CASE("--allowed-origin refuses other browser origins") {
+  auto settings = default_settings();
+  settings.allowed_origins = {"https://app.example.com"};
+  test_server srv(settings);
+  const auto target = srv.ws_target("1", make_token("1"));
+  ws_client good;
+  REQUIRE(good.connect(srv.port(), target, {{"Origin", "https://app.example.com"}}));
+  CHECK(type_of(good.read_json()) == "connection_success");
+  ws_client evil;
+  int status = 0;
+  CHECK_FALSE(evil.connect(srv.port(), target, {{"Origin", "https://evil.example.net"}}, &status));
+  CHECK(status == 403);
+}
+
+TEST_CASE("garbage on the socket gets 400 and does not disturb other sessions") {
+  test_server srv;
+  ws_client good;
+  REQUIRE(good.connect(srv.port(), srv.ws_target("1", make_token("1"))));
+  CHECK(type_of(good.read_json()) == "connection_success");
+
+  raw_connection garbage(srv.port());
+  garbage.send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 NOT HTTP AT ALL\r\n\r\n", 36));
+  CHECK(garbage.read_all().starts_with("HTTP/1.1 400"));
+
+  raw_connection huge_header(srv.port());
+  huge_header.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  CHECK(huge_header.read_all().starts_with("HTTP/1.1 4"));
+
+  CHECK(pong_latency(good) < 100ms);
+}
+
+TEST_CASE("a handshake that never completes is cut after the handshake timeout") {
+  auto settings = default_settings();
+  settings.handshake_timeout = 500ms;
+  test_server srv(settings);
+  raw_connection slow(srv.port());
+  slow.send("GET /ws/dashboard/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgr");  // ...and nothing more
+
+  ws_client good;
+  REQUIRE(good.connect(srv.port(), srv.ws_target("1", make_token("1"))));
+  CHECK(type_of(good.read_json()) == "connection_success");
+  CHECK(pong_latency(good) < 100ms);
+
+  // The server hangs up on the slow client: read_all returns at EOF, well before its own 5 s limit.
+  const auto start = std::chrono::steady_clock::now();
+  slow.read_all();
+  CHECK(std::chrono::steady_clock::now() - start < 4s);
+}
+
+TEST_CASE("a flooding client does not slow down a well-behaved one") {
+  test_server srv;
+  ws_client good;
+  REQUIRE(good.connect(srv.port(), srv.ws_target("1", make_token("1"))));
+  CHECK(type_of(good.read_json()) == "connection_success");
+
+  std::atomic<bool> flooding{true};
+  std::jthread flooder([&] {
+    ws_client bad;
+    if (!bad.connect(srv.port(), srv.ws_target("2", make_token("2")))) return;
+    const std::string junk = R"({"type":"ping","payload":{"pad":")" + std::string(512, 'x') + R"("}})";
+    try {
+      for (int i = 0; i < 20000 && flooding; ++i) bad.send_text(junk);
+    } catch (const std::exception&) {
+      // The server closed us (4029): that is the point.
+    }
+  });
+  std::chrono::microseconds worst{0};
+  for (int i = 0; i < 5; ++i) worst = std::max(worst, pong_latency(good));
+  flooding = false;
+  CHECK(worst < 100ms);
+}

@@ -1,0 +1,74 @@
+#include "support/test_server.hpp"
+
+#include "protocol/jwt.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace dh::test {
+
+namespace {
+
+core::log_level test_log_level() {
+  // DH_TEST_LOG=debug shows the server's log while debugging a test.
+  const char* level = std::getenv("DH_TEST_LOG");
+  if (level && std::string(level) == "debug") return core::log_level::debug;
+  if (level && std::string(level) == "info") return core::log_level::info;
+  return core::log_level::off;
+}
+
+protocol::jwt_verifier make_verifier(protocol::jwt_settings jwt) {
+  auto verifier = protocol::jwt_verifier::create(std::move(jwt));
+  if (!verifier) throw std::runtime_error(verifier.error());
+  return std::move(*verifier);
+}
+
+}  // namespace
+
+net::server_settings default_settings() {
+  net::server_settings s;
+  s.bind = "127.0.0.1";
+  s.port = 0;
+  return s;
+}
+
+protocol::jwt_settings hs256_settings(std::chrono::seconds leeway) {
+  protocol::jwt_settings s;
+  s.alg = protocol::jwt_alg::hs256;
+  s.key = test_secret;
+  s.leeway = leeway;
+  return s;
+}
+
+std::string make_token(const std::string& subject, std::chrono::seconds ttl, const std::string& claim) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  boost::json::object claims{{claim, subject}, {"iat", now}, {"exp", now + ttl.count()}};
+  auto token = protocol::mint_token(protocol::jwt_alg::hs256, test_secret, claims);
+  if (!token) throw std::runtime_error(token.error().message);
+  return *token;
+}
+
+test_server::test_server(net::server_settings settings, protocol::jwt_settings jwt)
+    : log_(test_log_level()),
+      server_(ioc_, std::move(settings), make_verifier(std::move(jwt)), clock_, log_),
+      work_(ioc_.get_executor()) {
+  port_ = server_.listen().port();
+  for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
+}
+
+test_server::~test_server() {
+  server_.shut_down();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server_.connection_count() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+}
+
+std::string test_server::ws_target(const std::string& user, const std::string& token) const {
+  return "/ws/dashboard/" + user + "?token=" + token;
+}
+
+}  // namespace dh::test

@@ -1,0 +1,50 @@
+// test_server.hpp — the real server in-process on 127.0.0.1 and a free port, on two threads,
+// with an HS256 key and helpers to mint tokens. Test-only.
+#pragma once
+
+#include "core/clock.hpp"
+#include "core/logger.hpp"
+#include "net/server.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dh::test {
+
+inline constexpr const char* test_secret = "test-secret-0123456789-abcdefghijklmnop";
+
+net::server_settings default_settings();
+protocol::jwt_settings hs256_settings(std::chrono::seconds leeway = std::chrono::seconds(30));
+
+// A token signed with test_secret; exp is `ttl` from now (may be negative).
+std::string make_token(const std::string& subject, std::chrono::seconds ttl = std::chrono::hours(1),
+                       const std::string& claim = "sub");
+
+class test_server {
+ public:
+  explicit test_server(net::server_settings settings = default_settings(),
+                       protocol::jwt_settings jwt = hs256_settings());
+  ~test_server();
+  test_server(const test_server&) = delete;
+  test_server& operator=(const test_server&) = delete;
+
+  std::uint16_t port() const noexcept { return port_; }
+  std::string ws_target(const std::string& user, const std::string& token) const;
+  net::server& server() noexcept { return server_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  core::clock clock_;
+  core::logger log_;
+  net::server server_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::vector<std::jthread> threads_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace dh::test

@@ -1,0 +1,55 @@
+// ws_client.hpp — a blocking WebSocket/HTTP client for tests, with a receive timeout on every
+// read so a missing message fails the test instead of hanging it. Test-only.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace dh::test {
+
+struct http_reply {
+  int status = 0;
+  std::string body;
+};
+
+// One plain HTTP/1.1 request on a fresh connection.
+http_reply http_get(std::uint16_t port, const std::string& target, const std::map<std::string, std::string>& headers = {});
+
+class ws_client {
+ public:
+  ws_client();
+  ~ws_client();
+  ws_client(const ws_client&) = delete;
+  ws_client& operator=(const ws_client&) = delete;
+
+  // Opens the connection and performs the upgrade; false (with the HTTP status) when refused.
+  bool connect(std::uint16_t port, const std::string& target, const std::map<std::string, std::string>& headers = {},
+               int* refused_status = nullptr);
+
+  void send_text(const std::string& text);
+  void send_binary(const std::string& bytes);
+  void send_json(const boost::json::object& message);
+  // A ping message of the contract with the given payload.
+  void send_ping(const boost::json::object& payload = {});
+
+  // The next text message, or nullopt on close, error or timeout.
+  std::optional<std::string> read_text(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // The next message parsed as an object; fails the current test when there is none.
+  boost::json::object read_json(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Reads until the server closes; returns its close code (0 when the connection just dropped).
+  int read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  bool is_open() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace dh::test
