@@ -1,0 +1,129 @@
+// binary_cli_test.cpp — the real dashboard-hub binary: flag errors exit 2 with one line, the
+// token subcommand, env twins, and a full run: listen, serve a session, drain on SIGTERM.
+#include "protocol/jwt.hpp"
+#include "support/process.hpp"
+#include "support/ws_client.hpp"
+
+#include <boost/json/parse.hpp>
+#include <doctest/doctest.h>
+
+#include <csignal>
+
+using namespace dh::test;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+const std::string binary = DH_BINARY;
+const std::string secret = "binary-test-secret-0123456789abcdefghij";
+
+std::vector<std::string> with_binary(std::vector<std::string> args) {
+  args.insert(args.begin(), binary);
+  return args;
+}
+
+bool verifies_for(const std::string& token, const std::string& user) {
+  auto verifier = dh::protocol::jwt_verifier::create({dh::protocol::jwt_alg::hs256, secret, {}, {}, 30s});
+  REQUIRE(verifier.has_value());
+  auto verified = verifier->verify(token, std::chrono::system_clock::now());
+  return verified && verified->subject == user;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::uint16_t port_from_banner(const std::string& line) {
+  REQUIRE(line.starts_with("dashboard-hub listening on "));
+  return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+}
+
+}  // namespace
+
+TEST_CASE("bad flags stop start-up with one line and exit code 2") {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--port", "abc"},
+      {"--port", "70000"},
+      {"--bogus"},
+      {"--jwt-secret", secret, "--idle-timeout", "5x"},
+      {"--jwt-secret", secret, "--rate-limit", "-1"},
+      {"--jwt-secret", secret, "--max-message-bytes", "0"},
+      {"--jwt-secret", secret, "--bind", "not-an-ip"},
+      {"--jwt-secret", "short"},
+      {},  // no key and no --dev
+      {"token", "--jwt-secret", secret},  // token without --user
+  };
+  for (const auto& args : cases) {
+    auto r = run_binary(with_binary(args));
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.starts_with("dashboard-hub: "));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+}
+
+TEST_CASE("--help and --version") {
+  auto help = run_binary(with_binary({"--help"}));
+  CHECK(help.exit_code == 0);
+  CHECK(help.out.find("--jwt-secret") != std::string::npos);
+  CHECK(help.out.find("--max-conns-per-user") != std::string::npos);
+  auto version = run_binary(with_binary({"--version"}));
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.starts_with("dashboard-hub "));
+}
+
+TEST_CASE("token subcommand mints a verifiable token, from a flag or the env twin") {
+  auto r = run_binary(with_binary({"token", "--user", "1", "--ttl", "10m", "--jwt-secret", secret}));
+  CHECK(r.exit_code == 0);
+  CHECK(verifies_for(trim(r.out), "1"));
+  auto from_env = run_binary(with_binary({"token", "--user", "user-456"}), {{"DASHBOARD_JWT_SECRET", secret}});
+  CHECK(from_env.exit_code == 0);
+  CHECK(verifies_for(trim(from_env.out), "user-456"));
+}
+
+TEST_CASE("the binary serves a session and drains it on SIGTERM") {
+  child_process server(with_binary({"--port", "0", "--bind", "127.0.0.1", "--threads", "2"}),
+                       {{"DASHBOARD_JWT_SECRET", secret}});
+  auto banner = server.read_line();
+  REQUIRE(banner.has_value());
+  const auto port = port_from_banner(*banner);
+  CHECK(http_get(port, "/health").status == 200);
+
+  auto token = run_binary(with_binary({"token", "--user", "5"}), {{"DASHBOARD_JWT_SECRET", secret}});
+  REQUIRE(token.exit_code == 0);
+  ws_client c;
+  REQUIRE(c.connect(port, "/ws/dashboard/5?token=" + trim(token.out)));
+  CHECK(c.read_json().at("type") == json::value("connection_success"));
+  c.send_ping({{"n", 1}});
+  CHECK(c.read_json().at("type") == json::value("pong"));
+
+  server.signal(SIGTERM);
+  auto status = c.read_json();
+  CHECK(status.at("type") == json::value("connection_status"));
+  CHECK(status.at("payload").at("status") == json::value("disconnected"));
+  CHECK(c.read_until_close() == 1001);
+  CHECK(server.wait() == 0);
+}
+
+TEST_CASE("--dev prints a working sample token and URL") {
+  child_process server(with_binary({"--dev", "--port", "0", "--bind", "127.0.0.1"}));
+  auto banner = server.read_line();
+  REQUIRE(banner.has_value());
+  const auto port = port_from_banner(*banner);
+  std::string url;
+  for (int i = 0; i < 20 && url.empty(); ++i) {
+    auto line = server.read_line();
+    REQUIRE(line.has_value());
+    if (const auto at = line->find("ws://"); at != std::string::npos) url = line->substr(at);
+  }
+  REQUIRE_FALSE(url.empty());
+  const auto path = url.substr(url.find("/ws/"));
+  ws_client c;
+  REQUIRE(c.connect(port, path));
+  CHECK(c.read_json().at("type") == json::value("connection_success"));
+  server.signal(SIGINT);
+  CHECK(c.read_until_close() == 1001);
+  CHECK(server.wait() == 0);
+}
