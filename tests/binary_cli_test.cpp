@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 
 using namespace dh::test;

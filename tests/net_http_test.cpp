@@ -36,15 +36,15 @@ struct raw_connection {
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
   void send(std::string_view bytes) { asio::write(socket, asio::buffer(bytes)); }
-  // Everything the server sends until it closes (or 5 s pass).
+  // Everything the server sends until it closes (or 5 s pass). Plain recv(2): Asio's blocking
+  // reads would ignore SO_RCVTIMEO.
   std::string read_all() {
     std::string out;
     char chunk[4096];
-    boost::system::error_code ec;
     for (;;) {
-      const auto n = socket.read_some(asio::buffer(chunk), ec);
-      if (ec) return out;
-      out.append(chunk, n);
+      const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+      if (n <= 0) return out;
+      out.append(chunk, static_cast<std::size_t>(n));
     }
   }
 };

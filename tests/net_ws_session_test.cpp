@@ -3,6 +3,7 @@
 #include "support/test_server.hpp"
 #include "support/ws_client.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
 

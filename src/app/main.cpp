@@ -5,11 +5,15 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
+
 #include <string>
 #include <vector>
 
 int main(int argc, char** argv) {
   using namespace dh::app;
+  // A log reader that went away must not kill the server; sockets already use MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::vector<std::string> args(argv, argv + argc);
   auto parsed = parse_invocation(args, process_environment());
   if (!parsed) {

@@ -20,22 +20,21 @@ hub::hub(asio::any_io_executor executor, hub_settings settings, const clock& clo
       nonce_((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()) {}
 
 asio::awaitable<hub::join_result> hub::join(std::string user, std::uint64_t session_id, std::shared_ptr<outbox> out) {
-  // Runs the body on the hub strand and resumes the caller on its own executor.
-  co_return co_await asio::co_spawn(
-      strand_,
-      [this, user = std::move(user), session_id, out = std::move(out)]() mutable -> asio::awaitable<join_result> {
-        if (shutting_down_) co_return join_result::shutting_down;
-        auto& members = users_[user];
-        if (members.size() >= settings_.max_conns_per_user) {
-          if (members.empty()) users_.erase(user);
-          co_return join_result::limit_reached;
-        }
-        if (members.empty()) users_count_.fetch_add(1, std::memory_order_relaxed);
-        members.push_back(member{session_id, std::move(out)});
-        connections_.fetch_add(1, std::memory_order_relaxed);
-        co_return join_result::joined;
-      },
-      asio::use_awaitable);
+  // Runs the registration on the hub strand and resumes the caller on its own executor.
+  co_return co_await asio::co_spawn(strand_, join_on_strand(std::move(user), session_id, std::move(out)),
+                                    asio::use_awaitable);
+}
+
+// A member coroutine rather than a capturing lambda: its arguments live in the coroutine frame.
+asio::awaitable<hub::join_result> hub::join_on_strand(std::string user, std::uint64_t session_id,
+                                                      std::shared_ptr<outbox> out) {
+  if (shutting_down_) co_return join_result::shutting_down;
+  auto& members = users_[user];
+  if (members.size() >= settings_.max_conns_per_user) co_return join_result::limit_reached;
+  if (members.empty()) users_count_.fetch_add(1, std::memory_order_relaxed);
+  members.push_back(member{session_id, std::move(out)});
+  connections_.fetch_add(1, std::memory_order_relaxed);
+  co_return join_result::joined;
 }
 
 hub::member* hub::find(const std::string& user, std::uint64_t session_id) {

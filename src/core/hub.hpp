@@ -52,6 +52,8 @@ class hub {
     bool batch = false;
   };
 
+  boost::asio::awaitable<join_result> join_on_strand(std::string user, std::uint64_t session_id,
+                                                     std::shared_ptr<outbox> out);
   member* find(const std::string& user, std::uint64_t session_id);
   void send_dashboard(member& m);
 

@@ -260,7 +260,9 @@ asio::awaitable<void> close_guard_loop(session& s) {
 // --- admission -------------------------------------------------------------------------------------
 
 // Sends the error envelope and the close code to a connection that never joined the hub.
-asio::awaitable<void> reject(ws_stream& ws, const server_context& ctx, const failure& f, const std::string& remote) {
+// Coroutine parameters are taken by value: GCC 12 mishandles temporaries bound to references
+// across a co_await.
+asio::awaitable<void> reject(ws_stream& ws, const server_context& ctx, failure f, std::string remote) {
   const auto& info = protocol::info(f.code);
   ctx.log.info("upgrade from {} refused: {} ({})", remote, info.code, f.message);
   auto text = protocol::encode_error(f, ctx.clock.wall_now());
@@ -311,7 +313,8 @@ asio::awaitable<void> run_ws_session(server_context& ctx, beast::tcp_stream stre
 
   auto verified = authenticate(ctx, upgrade, target);
   if (!verified) {
-    co_await reject(ws, ctx, verified.error(), remote);
+    failure f = verified.error();
+    co_await reject(ws, ctx, std::move(f), remote);
     co_return;
   }
 
@@ -331,19 +334,17 @@ asio::awaitable<void> run_ws_session(server_context& ctx, beast::tcp_stream stre
             asio::steady_timer(executor)};
   s.live.set_token_deadline(token_deadline(ctx, verified->expires_at));
 
-  switch (co_await ctx.hub.join(s.user_id, s.id, s.out)) {
-    case core::hub::join_result::joined: break;
-    case core::hub::join_result::limit_reached:
-      co_await reject(ws, ctx,
-                      {errc::connection_limit,
-                       fmt::format("user already has {} connections", ctx.settings.hub.max_conns_per_user), {}},
-                      s.remote);
-      co_return;
-    case core::hub::join_result::shutting_down: {
-      auto [ec] = co_await ws.async_close(websocket::close_code::going_away, as_values);
-      (void)ec;
-      co_return;
-    }
+  const auto joined = co_await ctx.hub.join(s.user_id, s.id, s.out);
+  if (joined == core::hub::join_result::limit_reached) {
+    failure f{errc::connection_limit,
+              fmt::format("user already has {} connections", ctx.settings.hub.max_conns_per_user), {}};
+    co_await reject(ws, ctx, std::move(f), s.remote);
+    co_return;
+  }
+  if (joined == core::hub::join_result::shutting_down) {
+    auto [ec] = co_await ws.async_close(websocket::close_code::going_away, as_values);
+    (void)ec;
+    co_return;
   }
 
   ws.control_callback([&s](websocket::frame_type kind, beast::string_view) {

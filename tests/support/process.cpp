@@ -24,13 +24,17 @@ struct spawned {
   int err_fd;
 };
 
-spawned spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+spawned spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+              bool discard_stderr = false) {
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  if (discard_stderr)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  else
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
 
   std::vector<std::string> env_strings;
@@ -102,10 +106,10 @@ run_result run_binary(const std::vector<std::string>& args, const std::map<std::
 }
 
 child_process::child_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
-  auto child = spawn(args, env);
+  auto child = spawn(args, env, /*discard_stderr=*/true);
   pid_ = child.pid;
   out_fd_ = child.out_fd;
-  ::close(child.err_fd);  // the server's log is not needed here
+  ::close(child.err_fd);
 }
 
 child_process::~child_process() {

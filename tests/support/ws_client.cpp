@@ -11,8 +11,6 @@
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
 
-#include <sys/socket.h>
-#include <sys/time.h>
 
 namespace dh::test {
 
@@ -24,13 +22,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-void set_receive_timeout(tcp::socket& socket, std::chrono::milliseconds timeout) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
-
 tcp::endpoint loopback(std::uint16_t port) { return {asio::ip::make_address("127.0.0.1"), port}; }
 
 }  // namespace
@@ -39,7 +30,6 @@ http_reply http_get(std::uint16_t port, const std::string& target, const std::ma
   asio::io_context ioc;
   tcp::socket socket(ioc);
   socket.connect(loopback(port));
-  set_receive_timeout(socket, std::chrono::seconds(5));
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.keep_alive(false);
@@ -53,10 +43,38 @@ http_reply http_get(std::uint16_t port, const std::string& target, const std::ma
   return {static_cast<int>(res.result_int()), res.body()};
 }
 
+// Asio's blocking reads ignore SO_RCVTIMEO (they poll again on EAGAIN), so reads are async and
+// bounded with run_for. A read that times out stays pending and is picked up by the next call.
 struct ws_client::impl {
   asio::io_context ioc;
   websocket::stream<tcp::socket> ws{ioc};
   beast::flat_buffer buffer;
+  bool reading = false;
+  bool done = false;
+  boost::system::error_code read_error;
+
+  // The next message, or nullopt; `error` tells a close or failure from a timeout.
+  std::optional<std::string> read(std::chrono::milliseconds timeout, boost::system::error_code& error) {
+    error = {};
+    if (!reading) {
+      buffer.clear();
+      reading = true;
+      done = false;
+      ws.async_read(buffer, [this](boost::system::error_code ec, std::size_t) {
+        done = true;
+        read_error = ec;
+      });
+    }
+    ioc.restart();
+    ioc.run_for(timeout);
+    if (!done) return std::nullopt;
+    reading = false;
+    if (read_error) {
+      error = read_error;
+      return std::nullopt;
+    }
+    return beast::buffers_to_string(buffer.data());
+  }
 };
 
 ws_client::ws_client() : impl_(std::make_unique<impl>()) {}
@@ -71,7 +89,6 @@ bool ws_client::connect(std::uint16_t port, const std::string& target, const std
                         int* refused_status) {
   auto& ws = impl_->ws;
   ws.next_layer().connect(loopback(port));
-  set_receive_timeout(ws.next_layer(), std::chrono::seconds(5));
   ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
     for (const auto& [name, value] : headers) req.set(name, value);
   }));
@@ -100,13 +117,8 @@ void ws_client::send_ping(const boost::json::object& payload) {
 }
 
 std::optional<std::string> ws_client::read_text(std::chrono::milliseconds timeout) {
-  auto& ws = impl_->ws;
-  set_receive_timeout(ws.next_layer(), timeout);
-  impl_->buffer.clear();
   boost::system::error_code ec;
-  ws.read(impl_->buffer, ec);
-  if (ec) return std::nullopt;
-  return beast::buffers_to_string(impl_->buffer.data());
+  return impl_->read(timeout, ec);
 }
 
 boost::json::object ws_client::read_json(std::chrono::milliseconds timeout) {
@@ -118,13 +130,13 @@ boost::json::object ws_client::read_json(std::chrono::milliseconds timeout) {
 }
 
 int ws_client::read_until_close(std::chrono::milliseconds timeout) {
-  auto& ws = impl_->ws;
-  set_receive_timeout(ws.next_layer(), timeout);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    impl_->buffer.clear();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return -1;  // still open: the server never closed
     boost::system::error_code ec;
-    ws.read(impl_->buffer, ec);
-    if (ec == websocket::error::closed) return static_cast<int>(ws.reason().code);
+    impl_->read(left, ec);
+    if (ec == websocket::error::closed) return static_cast<int>(impl_->ws.reason().code);
     if (ec) return 0;
   }
 }

@@ -42,7 +42,8 @@ class ws_client {
   std::optional<std::string> read_text(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // The next message parsed as an object; fails the current test when there is none.
   boost::json::object read_json(std::chrono::milliseconds timeout = std::chrono::seconds(5));
-  // Reads until the server closes; returns its close code (0 when the connection just dropped).
+  // Reads until the server closes; returns its close code (0 when the connection just dropped,
+  // -1 when it is still open after `timeout`).
   int read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   bool is_open() const;
