@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# setup.sh — installs the Debian bookworm packages that building and testing dashboard-hub need.
+# Idempotent: when everything is present it only checks, which takes well under a second.
+set -euo pipefail
+
+packages=(
+  g++ cmake make pkg-config ccache git
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
+  libfmt-dev doctest-dev libjwt-dev libssl-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: run as root (or install the packages above yourself)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
