@@ -8,12 +8,17 @@ namespace dh::core {
 using std::chrono::duration;
 using std::chrono::milliseconds;
 
+namespace {
+// A bucket must hold at least one whole message, or a rate below 1/s would refuse everything.
+double capacity_of(const rate_limit_settings& s) { return std::max(1.0, s.per_second); }
+}  // namespace
+
 rate_limiter::rate_limiter(rate_limit_settings settings, steady_time now)
-    : settings_(settings), tokens_(settings.per_second), refilled_at_(now) {}
+    : settings_(settings), tokens_(capacity_of(settings)), refilled_at_(now) {}
 
 void rate_limiter::refill(steady_time now) {
   const double elapsed = duration<double>(now - refilled_at_).count();
-  tokens_ = std::min(settings_.per_second, tokens_ + elapsed * settings_.per_second);
+  tokens_ = std::min(capacity_of(settings_), tokens_ + elapsed * settings_.per_second);
   refilled_at_ = now;
 }
 

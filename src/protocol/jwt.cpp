@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -94,6 +95,9 @@ std::optional<double> numeric_claim(const json::object& claims, std::string_view
 }
 
 system_clock::time_point from_epoch(double seconds) {
+  // system_clock counts nanoseconds in 64 bits (up to 2262); clamp so `exp: 9999999999` stays
+  // far in the future instead of overflowing, with room left for leeway and deadline arithmetic.
+  seconds = std::clamp(seconds, -7e9, 7e9);
   return system_clock::time_point{std::chrono::duration_cast<system_clock::duration>(std::chrono::duration<double>(seconds))};
 }
 

@@ -68,7 +68,7 @@ std::optional<system_clock::time_point> parse_timestamp(std::string_view s) {
     const int sign = s.front() == '+' ? 1 : -1;
     s.remove_prefix(1);
     int oh = 0, om = 0;
-    if (!read_int(s, 2, oh) || !expect(s, ':') || !read_int(s, 2, om)) return std::nullopt;
+    if (!read_int(s, 2, oh) || !expect(s, ':') || !read_int(s, 2, om) || oh > 23 || om > 59) return std::nullopt;
     offset = minutes{sign * (oh * 60 + om)};
   } else {
     return std::nullopt;

@@ -1,0 +1,226 @@
+// core_outbox_test.cpp — a session's bounded outbound queue: capacity, FIFO draining, the
+// first-wins close request, shut-down, and the writer coroutine's receive() on an io_context.
+#include "core/outbox.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using dh::core::close_request;
+using dh::core::make_frame;
+using dh::core::outbound;
+using dh::core::outbox;
+using push_result = outbox::push_result;
+
+TEST_CASE("outbox accepts pushes up to its capacity, then reports full") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 3);
+  CHECK(box.push(make_frame("a")) == push_result::ok);
+  CHECK(box.push(make_frame("b")) == push_result::ok);
+  CHECK(box.push_ping() == push_result::ok);
+  CHECK(box.push(make_frame("d")) == push_result::full);
+  CHECK(box.push_ping() == push_result::full);
+  SUBCASE("draining one makes room for one") {
+    REQUIRE(box.try_receive().has_value());
+    CHECK(box.push(make_frame("e")) == push_result::ok);
+    CHECK(box.push(make_frame("f")) == push_result::full);
+  }
+}
+
+TEST_CASE("outbox try_receive drains in FIFO order") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 8);
+  CHECK_FALSE(box.try_receive().has_value());
+  REQUIRE(box.push(make_frame("first")) == push_result::ok);
+  REQUIRE(box.push_ping() == push_result::ok);
+  REQUIRE(box.push(make_frame("second")) == push_result::ok);
+  REQUIRE(box.push(make_frame("third")) == push_result::ok);
+
+  auto one = box.try_receive();
+  REQUIRE(one.has_value());
+  CHECK(one->what == outbound::kind::frame);
+  REQUIRE(one->data != nullptr);
+  CHECK(*one->data == "first");
+
+  auto two = box.try_receive();
+  REQUIRE(two.has_value());
+  CHECK(two->what == outbound::kind::ping);
+  CHECK(two->data == nullptr);
+
+  auto three = box.try_receive();
+  REQUIRE(three.has_value());
+  REQUIRE(three->data != nullptr);
+  CHECK(*three->data == "second");
+
+  auto four = box.try_receive();
+  REQUIRE(four.has_value());
+  REQUIRE(four->data != nullptr);
+  CHECK(*four->data == "third");
+
+  CHECK_FALSE(box.try_receive().has_value());
+}
+
+TEST_CASE("outbox shares frames instead of copying them") {
+  asio::io_context ioc;
+  outbox a(ioc.get_executor(), 2);
+  outbox b(ioc.get_executor(), 2);
+  const auto f = make_frame("shared");
+  REQUIRE(a.push(f) == push_result::ok);
+  REQUIRE(b.push(f) == push_result::ok);
+  const auto from_a = a.try_receive();
+  const auto from_b = b.try_receive();
+  REQUIRE(from_a.has_value());
+  REQUIRE(from_b.has_value());
+  CHECK(from_a->data.get() == f.get());
+  CHECK(from_b->data.get() == f.get());
+}
+
+TEST_CASE("outbox close request: the first one wins and is taken once") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 4);
+  CHECK_FALSE(box.close_requested());
+  CHECK_FALSE(box.take_close_request().has_value());
+
+  box.request_close({4013, make_frame("slow"), "slow consumer"});
+  CHECK(box.close_requested());
+  box.request_close({1000, nullptr, "later"});
+  CHECK(box.close_requested());
+
+  const auto taken = box.take_close_request();
+  REQUIRE(taken.has_value());
+  CHECK(taken->code == 4013);
+  CHECK(taken->reason == "slow consumer");
+  REQUIRE(taken->last_frame != nullptr);
+  CHECK(*taken->last_frame == "slow");
+  CHECK_FALSE(box.take_close_request().has_value());
+  CHECK(box.close_requested());  // still requested: the session is ending
+
+  SUBCASE("a request after the take is still ignored") {
+    box.request_close({1001, nullptr, "again"});
+    CHECK_FALSE(box.take_close_request().has_value());
+  }
+}
+
+TEST_CASE("outbox close request wakes the writer") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 4);
+  box.request_close({1001, nullptr, "going away"});
+  const auto item = box.try_receive();
+  REQUIRE(item.has_value());
+  CHECK(item->what == outbound::kind::wake);
+}
+
+TEST_CASE("outbox close request still lands when the queue is full") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 1);
+  REQUIRE(box.push(make_frame("a")) == push_result::ok);
+  box.request_close({4013, nullptr, "full"});
+  CHECK(box.close_requested());
+  const auto taken = box.take_close_request();
+  REQUIRE(taken.has_value());
+  CHECK(taken->code == 4013);
+}
+
+TEST_CASE("outbox after shut_down refuses pushes") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 4);
+  REQUIRE(box.push(make_frame("a")) == push_result::ok);
+  box.shut_down();
+  CHECK(box.push(make_frame("b")) == push_result::closed);
+  CHECK(box.push_ping() == push_result::closed);
+  SUBCASE("shutting down twice is harmless") {
+    box.shut_down();
+    CHECK(box.push(make_frame("c")) == push_result::closed);
+  }
+}
+
+TEST_CASE("outbox receive() in a coroutine") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 4);
+  std::vector<std::optional<outbound>> received;
+  bool finished = false;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        for (;;) {
+          auto item = co_await box.receive();
+          const bool end = !item.has_value();
+          received.push_back(std::move(item));
+          if (end) break;
+        }
+        finished = true;
+      },
+      asio::detached);
+
+  SUBCASE("gets nullopt after shut_down") {
+    ioc.poll();  // the coroutine is now suspended in receive()
+    CHECK(received.empty());
+    CHECK_FALSE(finished);
+    box.shut_down();
+    ioc.run();
+    REQUIRE(received.size() == 1u);
+    CHECK_FALSE(received.front().has_value());
+    CHECK(finished);
+  }
+  SUBCASE("gets frames pushed while it waits, in order, then nullopt") {
+    ioc.poll();
+    REQUIRE(box.push(make_frame("one")) == push_result::ok);
+    REQUIRE(box.push(make_frame("two")) == push_result::ok);
+    ioc.poll();
+    REQUIRE(received.size() == 2u);
+    REQUIRE(received[0].has_value());
+    CHECK(*received[0]->data == "one");
+    REQUIRE(received[1].has_value());
+    CHECK(*received[1]->data == "two");
+    CHECK_FALSE(finished);
+    box.shut_down();
+    if (ioc.stopped()) ioc.restart();
+    ioc.run();
+    REQUIRE(received.size() == 3u);
+    CHECK_FALSE(received[2].has_value());
+    CHECK(finished);
+  }
+}
+
+TEST_CASE("outbox wait_close_requested completes on a close request") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 4);
+  bool woke = false;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        co_await box.wait_close_requested();
+        woke = true;
+      },
+      asio::detached);
+  ioc.poll();
+  CHECK_FALSE(woke);
+  box.request_close({1000, nullptr, "bye"});
+  ioc.run();
+  CHECK(woke);
+}
+
+TEST_CASE("outbox wait_close_requested completes on shut_down") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 4);
+  bool woke = false;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        co_await box.wait_close_requested();
+        woke = true;
+      },
+      asio::detached);
+  ioc.poll();
+  CHECK_FALSE(woke);
+  box.shut_down();
+  ioc.run();
+  CHECK(woke);
+}
