@@ -104,7 +104,8 @@ TEST_CASE("garbage on the socket gets 400 and does not disturb other sessions") 
   CHECK(type_of(good.read_json()) == "connection_success");
 
   raw_connection garbage(srv.port());
-  garbage.send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 NOT HTTP AT ALL\r\n\r\n", 36));
+  static constexpr char tls_hello_and_junk[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 NOT HTTP AT ALL\r\n\r\n";
+  garbage.send(std::string_view(tls_hello_and_junk, sizeof tls_hello_and_junk - 1));
   CHECK(garbage.read_all().starts_with("HTTP/1.1 400"));
 
   raw_connection huge_header(srv.port());
