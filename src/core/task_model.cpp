@@ -1,0 +1,126 @@
+#include "core/task_model.hpp"
+
+#include <algorithm>
+
+namespace dh::core {
+
+using protocol::task_action;
+
+namespace {
+
+// A batch's working copy: rows it changed, looked up before the committed model.
+struct overlay {
+  const std::unordered_map<std::string, task_row>& base_tasks;
+  const std::unordered_map<std::string, user_stats>& base_users;
+  std::unordered_map<std::string, task_row> tasks;
+  std::unordered_map<std::string, user_stats> users;
+  std::vector<std::string> task_order, user_order;
+
+  const task_row* task(const std::string& key) const {
+    if (auto it = tasks.find(key); it != tasks.end()) return &it->second;
+    if (auto it = base_tasks.find(key); it != base_tasks.end()) return &it->second;
+    return nullptr;
+  }
+  void put(const std::string& key, task_row row) {
+    if (tasks.insert_or_assign(key, std::move(row)).second) task_order.push_back(key);
+  }
+  user_stats& user(const std::string& id) {
+    auto it = users.find(id);
+    if (it != users.end()) return it->second;
+    user_order.push_back(id);
+    const auto base = base_users.find(id);
+    return users.emplace(id, base == base_users.end() ? user_stats{} : base->second).first->second;
+  }
+};
+
+std::vector<std::string> audience_of(const protocol::task_event& e, const task_row* old) {
+  std::vector<std::string> audience;
+  if (e.sets_audience || old == nullptr || old->deleted) {
+    audience = e.shared_with;
+  } else {
+    audience = old->audience;  // an update without sharedWith keeps who else sees the task
+    std::erase(audience, old->owner);
+  }
+  audience.push_back(e.owner);
+  std::sort(audience.begin(), audience.end());
+  audience.erase(std::unique(audience.begin(), audience.end()), audience.end());
+  return audience;
+}
+
+bool contains(const std::vector<std::string>& sorted, const std::string& user) {
+  return std::binary_search(sorted.begin(), sorted.end(), user);
+}
+
+}  // namespace
+
+change_set task_model::plan(const std::vector<protocol::task_event>& events, wall_time now) const {
+  change_set out;
+  overlay o{tasks_, users_, {}, {}, {}, {}};
+  out.result.events.reserve(events.size());
+  for (const auto& e : events) {
+    applied_event applied;
+    applied.task_key = e.task_key;
+    applied.task_id = e.task_id;
+    const task_row* old = o.task(e.task_key);
+    if (old != nullptr && e.updated_at < old->updated_at) {
+      out.result.events.push_back(std::move(applied));  // stale: last writer wins
+      continue;
+    }
+    applied.applied = true;
+    const bool was_visible = old != nullptr && !old->deleted;
+    task_row row;
+    row.owner = e.owner;
+    row.updated_at = e.updated_at;
+    row.task_id = e.task_id;
+    row.deleted = e.action == task_action::deleted;
+    row.completed = !row.deleted && e.completed;
+    row.task = std::make_shared<const boost::json::object>(e.task);
+    if (!row.deleted) row.audience = audience_of(e, old);
+    applied.task = row.task;
+
+    // Everyone who saw it before or sees it now hears about it, each with their own view.
+    std::vector<std::string> reached = was_visible ? old->audience : std::vector<std::string>{};
+    if (row.deleted && !was_visible) reached = audience_of(e, nullptr);
+    reached.insert(reached.end(), row.audience.begin(), row.audience.end());
+    std::sort(reached.begin(), reached.end());
+    reached.erase(std::unique(reached.begin(), reached.end()), reached.end());
+
+    for (const auto& user : reached) {
+      const bool before = was_visible && contains(old->audience, user);
+      const bool after = contains(row.audience, user);
+      auto& stats = o.user(user);
+      stats.total += static_cast<int>(after) - static_cast<int>(before);
+      stats.completed += static_cast<int>(after && row.completed) - static_cast<int>(before && old->completed);
+      stats.updated_at = now;
+      const task_action seen = !after ? task_action::deleted : before ? task_action::updated : task_action::created;
+      const auto event_id = ++stats.last_event_id;
+      applied.audience.push_back({user, event_id, seen});
+      out.history.push_back({user, event_id, now, protocol::encode_task_update_payload(seen, row.task_id, *row.task)});
+    }
+    o.put(e.task_key, std::move(row));
+    out.result.events.push_back(std::move(applied));
+  }
+  for (const auto& key : o.task_order) out.tasks.emplace_back(key, o.tasks.at(key));
+  for (const auto& user : o.user_order) {
+    out.users.emplace_back(user, o.users.at(user));
+    out.result.stats.emplace_back(user, o.users.at(user));
+  }
+  return out;
+}
+
+void task_model::commit(change_set& changes) {
+  for (auto& [key, row] : changes.tasks) tasks_.insert_or_assign(key, std::move(row));
+  for (auto& [user, stats] : changes.users) users_.insert_or_assign(user, stats);
+}
+
+user_stats task_model::stats(const std::string& user) const {
+  auto it = users_.find(user);
+  return it == users_.end() ? user_stats{} : it->second;
+}
+
+const task_row* task_model::find(const std::string& key) const {
+  auto it = tasks_.find(key);
+  return it == tasks_.end() ? nullptr : &it->second;
+}
+
+}  // namespace dh::core

@@ -1,0 +1,238 @@
+#include "store/sqlite_store.hpp"
+
+#include "core/memory_store.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+
+namespace dh::store {
+
+namespace json = boost::json;
+using core::store_error;
+
+namespace {
+
+std::int64_t to_ms(core::wall_time t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+core::wall_time from_ms(std::int64_t ms) {
+  return core::wall_time{std::chrono::duration_cast<core::wall_time::duration>(std::chrono::milliseconds(ms))};
+}
+
+// A prepared statement, finalized on scope exit; binds by 1-based position.
+class statement {
+ public:
+  statement(sqlite3* db, std::string_view sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
+      throw store_error(fmt::format("preparing '{}': {}", sql.substr(0, 60), sqlite3_errmsg(db)));
+  }
+  ~statement() { sqlite3_finalize(stmt_); }
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+
+  statement& bind(int i, std::string_view text) {
+    check(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  statement& bind(int i, std::int64_t n) {
+    check(sqlite3_bind_int64(stmt_, i, n));
+    return *this;
+  }
+  // True while there is a row; throws on error.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw store_error(fmt::format("sqlite: {}", sqlite3_errmsg(db_)));
+  }
+  void run() {
+    step();
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) throw store_error(fmt::format("sqlite bind: {}", sqlite3_errmsg(db_)));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+void exec(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    throw store_error(fmt::format("sqlite: {}", text));
+  }
+}
+
+// Each entry upgrades the schema by one version; never edit one that has shipped.
+constexpr const char* migrations[] = {
+    R"(CREATE TABLE tasks (
+         task_key TEXT PRIMARY KEY,
+         owner TEXT NOT NULL,
+         audience TEXT NOT NULL,
+         completed INTEGER NOT NULL,
+         deleted INTEGER NOT NULL,
+         updated_at_ms INTEGER NOT NULL,
+         task_id TEXT NOT NULL,
+         task TEXT NOT NULL) WITHOUT ROWID;
+       CREATE TABLE users (
+         user_id TEXT PRIMARY KEY,
+         total INTEGER NOT NULL,
+         completed INTEGER NOT NULL,
+         last_event_id INTEGER NOT NULL,
+         updated_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+       CREATE TABLE history (
+         user_id TEXT NOT NULL,
+         event_id INTEGER NOT NULL,
+         at_ms INTEGER NOT NULL,
+         payload TEXT NOT NULL,
+         PRIMARY KEY (user_id, event_id)) WITHOUT ROWID;)",
+};
+
+// Rolls back unless committed: a failing batch leaves nothing behind.
+class transaction {
+ public:
+  explicit transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
+  ~transaction() {
+    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void commit() {
+    exec(db_, "COMMIT");
+    done_ = true;
+  }
+
+ private:
+  sqlite3* db_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& dir, core::history_settings settings) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw store_error(fmt::format("cannot create data dir {}: {}", dir.string(), ec.message()));
+  const auto path = (dir / file_name).string();
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    throw store_error(fmt::format("cannot open {}: {}", path, message));
+  }
+  auto s = std::make_unique<sqlite_store>(key{}, db, settings);
+  sqlite3_busy_timeout(db, 5000);
+  exec(db, "PRAGMA journal_mode=WAL");
+  exec(db, "PRAGMA synchronous=FULL");  // 202 means durable: fsync each committed batch
+  s->migrate();
+  s->load();
+  return s;
+}
+
+sqlite_store::~sqlite_store() { sqlite3_close_v2(db_); }
+
+void sqlite_store::migrate() {
+  statement version(db_, "PRAGMA user_version");
+  version.step();
+  const auto current = static_cast<int>(version.integer(0));
+  if (current > schema_version)
+    throw store_error(fmt::format("data dir schema version {} is newer than this binary's {}", current, schema_version));
+  for (int v = current; v < schema_version; ++v) {
+    transaction tx(db_);
+    exec(db_, migrations[v]);
+    exec(db_, fmt::format("PRAGMA user_version = {}", v + 1).c_str());
+    tx.commit();
+  }
+}
+
+void sqlite_store::load() {
+  statement tasks(db_, "SELECT task_key, owner, audience, completed, deleted, updated_at_ms, task_id, task FROM tasks");
+  while (tasks.step()) {
+    core::task_row row;
+    row.owner = tasks.text(1);
+    for (const auto& v : json::parse(tasks.text(2)).as_array()) row.audience.emplace_back(v.as_string());
+    row.completed = tasks.integer(3) != 0;
+    row.deleted = tasks.integer(4) != 0;
+    row.updated_at = from_ms(tasks.integer(5));
+    row.task_id = json::parse(tasks.text(6));
+    row.task = std::make_shared<const json::object>(json::parse(tasks.text(7)).as_object());
+    model_.load(tasks.text(0), std::move(row));
+  }
+  statement users(db_, "SELECT user_id, total, completed, last_event_id, updated_at_ms FROM users");
+  while (users.step()) {
+    model_.load(users.text(0), core::user_stats{users.integer(1), users.integer(2), from_ms(users.integer(4)),
+                                                static_cast<std::uint64_t>(users.integer(3))});
+  }
+}
+
+void sqlite_store::write(const core::change_set& changes, core::wall_time now) {
+  transaction tx(db_);
+  statement task(db_,
+                 "INSERT OR REPLACE INTO tasks (task_key, owner, audience, completed, deleted, updated_at_ms, task_id, task)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const auto& [key, row] : changes.tasks) {
+    json::array audience(row.audience.begin(), row.audience.end());
+    task.bind(1, key).bind(2, row.owner).bind(3, json::serialize(audience)).bind(4, std::int64_t{row.completed});
+    task.bind(5, std::int64_t{row.deleted}).bind(6, to_ms(row.updated_at)).bind(7, json::serialize(row.task_id));
+    task.bind(8, json::serialize(*row.task)).run();
+  }
+  statement user(db_,
+                 "INSERT OR REPLACE INTO users (user_id, total, completed, last_event_id, updated_at_ms)"
+                 " VALUES (?, ?, ?, ?, ?)");
+  for (const auto& [id, stats] : changes.users) {
+    user.bind(1, id).bind(2, stats.total).bind(3, stats.completed);
+    user.bind(4, static_cast<std::int64_t>(stats.last_event_id)).bind(5, to_ms(stats.updated_at)).run();
+  }
+  statement history(db_, "INSERT INTO history (user_id, event_id, at_ms, payload) VALUES (?, ?, ?, ?)");
+  for (const auto& row : changes.history)
+    history.bind(1, row.user).bind(2, static_cast<std::int64_t>(row.event_id)).bind(3, to_ms(row.at)).bind(4, row.payload).run();
+  // Retention by count and by age, for the users this batch touched.
+  statement trim(db_, "DELETE FROM history WHERE user_id = ? AND (event_id <= ? OR at_ms < ?)");
+  const auto oldest_kept = to_ms(now - settings_.max_age);
+  for (const auto& [id, stats] : changes.users) {
+    const auto cutoff = static_cast<std::int64_t>(stats.last_event_id) - static_cast<std::int64_t>(settings_.max_events);
+    trim.bind(1, id).bind(2, cutoff).bind(3, oldest_kept).run();
+  }
+  tx.commit();
+}
+
+core::apply_result sqlite_store::apply(const std::vector<protocol::task_event>& events, core::wall_time now) {
+  auto changes = model_.plan(events, now);
+  write(changes, now);  // throws before the model changes: nothing of a failed batch applies
+  model_.commit(changes);
+  return std::move(changes.result);
+}
+
+core::user_stats sqlite_store::stats(const std::string& user) { return model_.stats(user); }
+
+core::history_page sqlite_store::history(const std::string& user, std::uint64_t after, std::size_t limit,
+                                         core::wall_time now) {
+  core::history_page page;
+  page.last_event_id = model_.stats(user).last_event_id;
+  const auto oldest_kept = to_ms(now - settings_.max_age);
+  statement oldest(db_, "SELECT MIN(event_id) FROM history WHERE user_id = ? AND at_ms >= ?");
+  oldest.bind(1, user).bind(2, oldest_kept);
+  oldest.step();
+  page.complete = core::history_covers(after, static_cast<std::uint64_t>(oldest.integer(0)), page.last_event_id);
+  statement rows(db_,
+                 "SELECT event_id, payload FROM history WHERE user_id = ? AND event_id > ? AND at_ms >= ?"
+                 " ORDER BY event_id LIMIT ?");
+  rows.bind(1, user).bind(2, static_cast<std::int64_t>(after)).bind(3, oldest_kept);
+  rows.bind(4, static_cast<std::int64_t>(limit));
+  while (rows.step()) page.entries.push_back({static_cast<std::uint64_t>(rows.integer(0)), rows.text(1)});
+  return page;
+}
+
+}  // namespace dh::store
