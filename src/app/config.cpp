@@ -29,6 +29,8 @@ struct raw_options {
   std::string max_message_bytes = "65536", handshake_timeout = "10s", drain_timeout = "10s";
   std::vector<std::string> allowed_origins;
   std::string log_level = "info", log_format = "text";
+  std::string ingest_key, data_dir = "./data", history = "10000", history_age = "24h", batch_window_ms = "20";
+  std::string max_ingest_bytes = "1048576", ack_window = "1000", dapr_pubsub = "taskpubsub", dapr_topic = "task-updates";
   std::string config_file;
   bool dev = false;
   std::string user, ttl = "1h";
@@ -50,7 +52,22 @@ po::options_description server_options(raw_options& o) {
       ("drain-timeout", po::value(&o.drain_timeout)->default_value(o.drain_timeout), "time sessions get to close on SIGTERM")
       ("log-level", po::value(&o.log_level)->default_value(o.log_level), "debug, info, warn or error")
       ("log-format", po::value(&o.log_format)->default_value(o.log_format), "text or json")
-      ("dev", po::bool_switch(&o.dev), "development mode: make up a JWT secret and print a sample token");
+      ("dev", po::bool_switch(&o.dev), "development mode: make up a JWT secret and ingest key, print a sample token");
+  return d;
+}
+
+po::options_description data_options(raw_options& o) {
+  po::options_description d("Events and store");
+  d.add_options()
+      ("ingest-key", po::value(&o.ingest_key), "bearer key producers send to POST /api/v1/events (none: ingest off)")
+      ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "SQLite store directory (:memory: for none)")
+      ("history", po::value(&o.history)->default_value(o.history), "events kept per user for resume")
+      ("history-age", po::value(&o.history_age)->default_value(o.history_age), "oldest event kept for resume")
+      ("batch-window-ms", po::value(&o.batch_window_ms)->default_value(o.batch_window_ms), "task_update batching window")
+      ("max-ingest-bytes", po::value(&o.max_ingest_bytes)->default_value(o.max_ingest_bytes), "largest ingest body (413 above)")
+      ("ack-window", po::value(&o.ack_window)->default_value(o.ack_window), "unacked updates before SLOW_CONSUMER, for clients that ack")
+      ("dapr-pubsub", po::value(&o.dapr_pubsub)->default_value(o.dapr_pubsub), "pubsub name announced on /dapr/subscribe")
+      ("dapr-topic", po::value(&o.dapr_topic)->default_value(o.dapr_topic), "topic announced on /dapr/subscribe");
   return d;
 }
 
@@ -180,6 +197,24 @@ config validate(const raw_options& o) {
     if (origin.empty()) bad("allowed-origin", "must not be empty", origin);
   s.allowed_origins = o.allowed_origins;
 
+  s.ingest_key = o.ingest_key;
+  if (!s.ingest_key.empty() && s.ingest_key.size() < 16) bad("ingest-key", "must be at least 16 characters", "<key>");
+  if (s.ingest_key.empty() && o.dev) {
+    s.ingest_key = random_secret();
+    c.dev_ingest_key_generated = true;
+  }
+  if (o.data_dir.empty()) bad("data-dir", "must not be empty (use :memory: for no store)", o.data_dir);
+  c.data_dir = o.data_dir;
+  c.history.max_events = integer_flag<std::size_t>("history", o.history, 1, 10'000'000);
+  c.history.max_age = duration_flag("history-age", o.history_age);
+  if (c.history.max_age.count() <= 0) bad("history-age", "must be positive", o.history_age);
+  s.hub.batch_window = std::chrono::milliseconds(integer_flag<std::int64_t>("batch-window-ms", o.batch_window_ms, 0, 10'000));
+  s.max_ingest_bytes = integer_flag<std::size_t>("max-ingest-bytes", o.max_ingest_bytes, 1024, 256 * 1024 * 1024);
+  s.hub.ack_window = integer_flag<std::size_t>("ack-window", o.ack_window, 1, 10'000'000);
+  s.hub.replay_limit = c.history.max_events;
+  s.dapr_pubsub = o.dapr_pubsub;
+  s.dapr_topic = o.dapr_topic;
+
   constexpr std::string_view levels[] = {"debug", "info", "warn", "error"};
   const auto level = std::find(std::begin(levels), std::end(levels), o.log_level);
   if (level == std::end(levels)) bad("log-level", "expected debug, info, warn or error", o.log_level);
@@ -244,7 +279,7 @@ boost::system::result<invocation, std::string> parse_invocation(const std::vecto
   if (token_command) rest.erase(rest.begin());
 
   po::options_description all;
-  all.add(general_options(raw)).add(server_options(raw)).add(jwt_options(raw));
+  all.add(general_options(raw)).add(server_options(raw)).add(jwt_options(raw)).add(data_options(raw));
   if (token_command) all.add(token_options(raw));
   try {
     po::variables_map vm;

@@ -24,6 +24,9 @@ struct config {
   unsigned threads = 1;
   bool dev = false;
   bool dev_secret_generated = false;  // --dev made up the HS256 secret
+  std::string data_dir = "./data";  // ":memory:" keeps everything in memory (nothing survives a restart)
+  core::history_settings history;
+  bool dev_ingest_key_generated = false;
   core::log_level log_level = core::log_level::info;
   core::log_format log_format = core::log_format::text;
   std::chrono::milliseconds drain_timeout{10'000};

@@ -3,13 +3,16 @@
 #include "core/clock.hpp"
 #include "core/logger.hpp"
 #include "dh/version.hpp"
+#include "core/memory_store.hpp"
 #include "net/server.hpp"
+#include "store/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
@@ -41,12 +44,16 @@ void print_dev_banner(const config& cfg, std::uint16_t port) {
   auto token = mint_user_token(cfg, "1", std::chrono::hours(24), std::chrono::system_clock::now());
   fmt::print("\n  dashboard-hub {} in development mode\n", dh::version);
   if (cfg.dev_secret_generated) fmt::print("  JWT secret (HS256, made up for this run): {}\n", cfg.jwt.key);
+  if (cfg.dev_ingest_key_generated) fmt::print("  ingest key (made up for this run): {}\n", cfg.server.ingest_key);
   if (token) {
     fmt::print("  sample token for user 1 (24h):\n    {}\n", *token);
     fmt::print("  connect:\n    ws://{}:{}/ws/dashboard/1?token={}\n", host, port, *token);
   } else {
     fmt::print("  (no sample token: {})\n", token.error().message);
   }
+  fmt::print("  post an event:\n    curl -X POST http://{}:{}/api/v1/events -H 'Authorization: Bearer {}' \\\n"
+             "      -d '{{\"action\":\"created\",\"userId\":1,\"task\":{{\"id\":1,\"title\":\"Try it\",\"status\":false}}}}'\n",
+             host, port, cfg.server.ingest_key.empty() ? "<ingest key>" : cfg.server.ingest_key);
   fmt::print("  health: http://{}:{}/health\n\n", host, port);
 }
 
@@ -61,7 +68,19 @@ int run_server(const config& cfg) {
     fmt::print(stderr, "dashboard-hub: {}\n", verifier.error());
     return 2;
   }
-  net::server srv(ioc, cfg.server, std::move(*verifier), clock, log);
+  std::unique_ptr<core::store> store;
+  try {
+    if (cfg.data_dir == ":memory:")
+      store = std::make_unique<core::memory_store>(cfg.history);
+    else
+      store = store::sqlite_store::open(cfg.data_dir, cfg.history);
+  } catch (const core::store_error& e) {
+    fmt::print(stderr, "dashboard-hub: store: {}\n", e.what());
+    return 1;
+  }
+  // One thread owns the store: SQLite work is serialised and never runs on a network thread.
+  asio::thread_pool store_thread(1);
+  net::server srv(ioc, cfg.server, std::move(*verifier), clock, log, *store, store_thread.get_executor());
   asio::ip::tcp::endpoint endpoint;
   try {
     endpoint = srv.listen();
@@ -89,6 +108,7 @@ int run_server(const config& cfg) {
   for (unsigned i = 1; i < cfg.threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& w : workers) w.join();
+  store_thread.join();
   log.info("stopped");
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "core/hub.hpp"
 
+#include "core/blocking.hpp"
 #include "protocol/messages.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,10 +14,41 @@ namespace dh::core {
 
 namespace asio = boost::asio;
 
-hub::hub(asio::any_io_executor executor, hub_settings settings, const clock& clock)
+namespace {
+
+constexpr std::size_t replay_batch_size = 100;
+
+protocol::dashboard_stats to_dashboard(const user_stats& s, wall_time now) {
+  return {s.total, s.completed, s.updated_at == wall_time{} ? now : s.updated_at};
+}
+
+// The frames one window becomes for a session: one task_update each, or one task_batch.
+std::vector<frame> encode_window(const std::vector<task_update>& items, bool as_batch, wall_time now) {
+  std::vector<std::string> payloads;
+  payloads.reserve(items.size());
+  for (const auto& item : items) payloads.push_back(protocol::encode_task_update_payload(item.action, item.task_id, *item.task));
+  std::vector<frame> frames;
+  if (as_batch) {
+    std::vector<std::pair<std::string_view, std::uint64_t>> updates;
+    for (std::size_t i = 0; i < items.size(); ++i) updates.emplace_back(payloads[i], items[i].event_id);
+    if (!updates.empty()) frames.push_back(make_frame(protocol::encode_task_batch(updates, now)));
+  } else {
+    for (std::size_t i = 0; i < items.size(); ++i)
+      frames.push_back(make_frame(protocol::encode_task_update(payloads[i], items[i].event_id, now)));
+  }
+  return frames;
+}
+
+}  // namespace
+
+hub::hub(asio::any_io_executor executor, hub_settings settings, const clock& clock, store& store,
+         asio::any_io_executor store_executor, const logger& log)
     : strand_(asio::make_strand(std::move(executor))),
       settings_(settings),
       clock_(clock),
+      store_(store),
+      store_executor_(std::move(store_executor)),
+      log_(log),
       nonce_((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()) {}
 
 asio::awaitable<hub::join_result> hub::join(std::string user, std::uint64_t session_id, std::shared_ptr<outbox> out) {
@@ -29,10 +61,16 @@ asio::awaitable<hub::join_result> hub::join(std::string user, std::uint64_t sess
 asio::awaitable<hub::join_result> hub::join_on_strand(std::string user, std::uint64_t session_id,
                                                       std::shared_ptr<outbox> out) {
   if (shutting_down_) co_return join_result::shutting_down;
-  auto& members = users_[user];
-  if (members.size() >= settings_.max_conns_per_user) co_return join_result::limit_reached;
-  if (members.empty()) users_count_.fetch_add(1, std::memory_order_relaxed);
-  members.push_back(member{session_id, std::move(out)});
+  auto& state = users_[user];
+  if (!state) {
+    state = std::make_unique<user_state>(strand_, settings_.dashboard_interval);
+    users_count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (state->members.size() >= settings_.max_conns_per_user) co_return join_result::limit_reached;
+  member joined;
+  joined.id = session_id;
+  joined.out = std::move(out);
+  state->members.push_back(std::move(joined));
   connections_.fetch_add(1, std::memory_order_relaxed);
   co_return join_result::joined;
 }
@@ -40,55 +78,207 @@ asio::awaitable<hub::join_result> hub::join_on_strand(std::string user, std::uin
 hub::member* hub::find(const std::string& user, std::uint64_t session_id) {
   auto it = users_.find(user);
   if (it == users_.end()) return nullptr;
-  auto m = std::find_if(it->second.begin(), it->second.end(), [&](const member& x) { return x.id == session_id; });
-  return m == it->second.end() ? nullptr : &*m;
+  auto& members = it->second->members;
+  auto m = std::find_if(members.begin(), members.end(), [&](const member& x) { return x.id == session_id; });
+  return m == members.end() ? nullptr : &*m;
 }
 
 void hub::leave(std::string user, std::uint64_t session_id) {
   asio::post(strand_, [this, user = std::move(user), session_id] {
     auto it = users_.find(user);
     if (it == users_.end()) return;
-    auto& members = it->second;
+    auto& members = it->second->members;
     const auto removed = std::erase_if(members, [&](const member& m) { return m.id == session_id; });
     connections_.fetch_sub(removed, std::memory_order_relaxed);
     if (members.empty()) {
-      users_.erase(it);
+      users_.erase(it);  // its timers are cancelled with it
       users_count_.fetch_sub(1, std::memory_order_relaxed);
     }
   });
 }
 
-void hub::send_dashboard(member& m) {
-  // Statistics arrive with the store (issue 4); until then a subscriber sees an empty dashboard.
+void hub::slow_consumer(member& m, std::string_view why) {
   const auto now = clock_.wall_now();
-  auto text = protocol::encode_dashboard_update(protocol::dashboard_stats{0, 0, now}, now);
-  if (m.out->push(make_frame(std::move(text))) == outbox::push_result::full) {
-    m.out->request_close({4013, make_frame(protocol::encode_error({protocol::errc::slow_consumer, {}, {}}, now)),
-                          "slow consumer"});
-  }
+  m.out->request_close({4013, make_frame(protocol::encode_error({protocol::errc::slow_consumer, std::string(why), {}}, now)),
+                        "SLOW_CONSUMER"});
 }
 
-void hub::subscribe(std::string user, std::uint64_t session_id, bool batch) {
-  asio::post(strand_, [this, user = std::move(user), session_id, batch] {
-    if (auto* m = find(user, session_id)) {
-      m->subscribed = true;
-      m->batch = batch;
-      send_dashboard(*m);
-    }
+void hub::push(member& m, frame f) {
+  if (m.out->push(std::move(f)) == outbox::push_result::full) slow_consumer(m, "outbound queue is full");
+}
+
+void hub::subscribe(std::string user, std::uint64_t session_id, bool batch, std::optional<std::uint64_t> after) {
+  asio::post(strand_, [this, user = std::move(user), session_id, batch, after]() mutable {
+    auto* m = find(user, session_id);
+    if (m == nullptr) return;
+    m->subscribed = true;
+    m->batch = batch;
+    m->replaying = after.has_value();
+    m->held.clear();
+    asio::co_spawn(strand_, sync_subscriber(std::move(user), session_id, after), [this](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log_.error("INTERNAL_ERROR syncing a subscriber: {}", ex.what());
+      }
+    });
   });
+}
+
+// Replays missed updates (when `after` is set), releases what arrived meanwhile, then sends the
+// session a fresh dashboard_update. Runs on the hub strand; the store work runs off it.
+asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t session_id,
+                                           std::optional<std::uint64_t> after) {
+  try {
+    if (after) {
+      const auto now = clock_.wall_now();
+      auto page = co_await run_blocking(store_executor_, [this, &user, &after, now] {
+        return store_.history(user, *after, settings_.replay_limit, now);
+      });
+      auto* m = find(user, session_id);
+      if (m == nullptr || !m->replaying) co_return;
+      const auto wall = clock_.wall_now();
+      const auto& entries = page.entries;
+      if (m->batch) {
+        for (std::size_t i = 0; i < entries.size(); i += replay_batch_size) {
+          std::vector<std::pair<std::string_view, std::uint64_t>> updates;
+          for (std::size_t j = i; j < std::min(entries.size(), i + replay_batch_size); ++j)
+            updates.emplace_back(entries[j].payload, entries[j].event_id);
+          push(*m, make_frame(protocol::encode_task_batch(updates, wall)));
+        }
+      } else {
+        for (const auto& e : entries) push(*m, make_frame(protocol::encode_task_update(e.payload, e.event_id, wall)));
+      }
+      const std::uint64_t replayed_up_to = entries.empty() ? *after : entries.back().event_id;
+      std::vector<task_update> held = std::move(m->held);
+      m->held.clear();
+      m->replaying = false;
+      std::erase_if(held, [&](const task_update& u) { return u.event_id <= replayed_up_to; });
+      if (!held.empty()) send_window(*m, held, encode_window(held, m->batch, wall));
+    }
+    auto stats = co_await run_blocking(store_executor_, [this, &user] { return store_.stats(user); });
+    auto* m = find(user, session_id);
+    if (m == nullptr || !m->subscribed) co_return;
+    const auto now = clock_.wall_now();
+    push(*m, make_frame(protocol::encode_dashboard_update(to_dashboard(stats, now), now)));
+  } catch (const store_error& e) {
+    log_.error("store failed while syncing user={}: {}", user, e.what());
+    if (auto* m = find(user, session_id)) {
+      m->subscribed = m->replaying = false;
+      push(*m, make_frame(protocol::encode_error({protocol::errc::subscription_failed, "the store is unavailable",
+                                                  "subscribe_dashboard"},
+                                                 clock_.wall_now())));
+    }
+  }
 }
 
 void hub::unsubscribe(std::string user, std::uint64_t session_id) {
   asio::post(strand_, [this, user = std::move(user), session_id] {
-    if (auto* m = find(user, session_id)) m->subscribed = false;
+    if (auto* m = find(user, session_id)) {
+      m->subscribed = m->replaying = false;
+      m->held.clear();
+    }
   });
+}
+
+void hub::ack(std::string user, std::uint64_t session_id, std::uint64_t up_to) {
+  asio::post(strand_, [this, user = std::move(user), session_id, up_to] {
+    auto* m = find(user, session_id);
+    if (m == nullptr) return;
+    m->acking = true;
+    while (!m->unacked.empty() && m->unacked.front() <= up_to) m->unacked.pop_front();
+  });
+}
+
+void hub::send_window(member& m, const std::vector<task_update>& items, const std::vector<frame>& frames) {
+  for (const auto& f : frames) push(m, f);
+  if (!m.acking) return;
+  for (const auto& item : items) m.unacked.push_back(item.event_id);
+  if (m.unacked.size() > settings_.ack_window) slow_consumer(m, "too many unacknowledged updates");
+}
+
+void hub::publish(std::shared_ptr<const apply_result> result) {
+  asio::post(strand_, [this, result = std::move(result)] {
+    for (const auto& event : result->events) {
+      if (!event.applied) continue;
+      for (const auto& seen : event.audience) {
+        auto it = users_.find(seen.user);
+        if (it == users_.end()) continue;  // nobody connected: history keeps it for a resume
+        it->second->pending.add({event.task_key, seen.action, seen.event_id, event.task_id, event.task});
+        arm_flush(seen.user, *it->second);
+      }
+    }
+    const auto now = clock_.wall_now();
+    for (const auto& [user, stats] : result->stats) {
+      auto it = users_.find(user);
+      if (it == users_.end()) continue;
+      it->second->latest = to_dashboard(stats, now);
+      arm_flush(user, *it->second);
+    }
+  });
+}
+
+void hub::arm_flush(const std::string& user, user_state& state) {
+  if (state.flush_armed) return;
+  state.flush_armed = true;
+  state.flush_timer.expires_after(settings_.batch_window);
+  state.flush_timer.async_wait([this, user](boost::system::error_code ec) {
+    if (!ec) flush(user);
+  });
+}
+
+// The end of a batch window: the window's task updates go out together, then the statistics
+// they changed pass the debouncer, so a dashboard_update never runs ahead of its task_update.
+void hub::flush(const std::string& user) {
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  auto& state = *it->second;
+  state.flush_armed = false;
+  const auto items = state.pending.take();
+  const auto now = clock_.wall_now();
+  std::optional<std::vector<frame>> singles, batched;
+  for (auto& m : state.members) {
+    if (!m.subscribed) continue;
+    if (m.replaying) {
+      m.held.insert(m.held.end(), items.begin(), items.end());
+      continue;
+    }
+    if (items.empty()) continue;
+    auto& frames = m.batch ? batched : singles;
+    if (!frames) frames = encode_window(items, m.batch, now);  // serialised once for all sessions
+    send_window(m, items, *frames);
+  }
+  if (state.latest) {
+    const auto decision = state.dashboard.on_stats(*state.latest, clock_.steady_now());
+    state.latest.reset();
+    apply_dashboard(user, state, decision);
+  }
+}
+
+void hub::apply_dashboard(const std::string& user, user_state& state, const debouncer::decision& d) {
+  if (d.send) {
+    const auto now = clock_.wall_now();
+    const auto f = make_frame(protocol::encode_dashboard_update(*d.send, now));
+    for (auto& m : state.members)
+      if (m.subscribed && !m.replaying) push(m, f);
+  }
+  if (d.wake_at) {
+    state.dashboard_timer.expires_at(*d.wake_at);
+    state.dashboard_timer.async_wait([this, user](boost::system::error_code ec) {
+      if (ec) return;
+      auto it = users_.find(user);
+      if (it == users_.end()) return;
+      apply_dashboard(user, *it->second, it->second->dashboard.on_timer(clock_.steady_now()));
+    });
+  }
 }
 
 void hub::shut_down(frame last_frame, std::uint16_t code) {
   asio::post(strand_, [this, last_frame = std::move(last_frame), code] {
     shutting_down_ = true;
-    for (auto& [user, members] : users_)
-      for (auto& m : members) m.out->request_close({code, last_frame, "server shutting down"});
+    for (auto& [user, state] : users_)
+      for (auto& m : state->members) m.out->request_close({code, last_frame, "server shutting down"});
   });
 }
 

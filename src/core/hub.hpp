@@ -1,18 +1,25 @@
-// hub.hpp — owns the user → sessions map, the per-user connection limit and (later) the
-// debounce/batch timers. State is touched only on the hub's strand; it never awaits a session
-// and reaches one only through its outbox.
+// hub.hpp — owns the user → sessions map, the per-user connection limit, task_update batching
+// and dashboard_update debouncing. State is touched only on the hub's strand; it never awaits a
+// session and reaches one only through its outbox (a full outbox closes it as SLOW_CONSUMER).
 #pragma once
 
+#include "core/batcher.hpp"
 #include "core/clock.hpp"
+#include "core/debouncer.hpp"
+#include "core/logger.hpp"
 #include "core/outbox.hpp"
+#include "core/store.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,20 +28,32 @@ namespace dh::core {
 
 struct hub_settings {
   std::size_t max_conns_per_user = 5;
+  std::chrono::milliseconds batch_window{20};
+  std::chrono::steady_clock::duration dashboard_interval = std::chrono::seconds(1);
+  std::size_t ack_window = 1000;     // unacked task updates a session that acks may have
+  std::size_t replay_limit = 10'000;  // task updates replayed on a resume
 };
 
 class hub {
  public:
   enum class join_result { joined, limit_reached, shutting_down };
 
-  hub(boost::asio::any_io_executor executor, hub_settings settings, const clock& clock);
+  // `store_executor` runs the blocking store calls (history and stats for subscribers).
+  hub(boost::asio::any_io_executor executor, hub_settings settings, const clock& clock, store& store,
+      boost::asio::any_io_executor store_executor, const logger& log);
 
   // Registers a session unless its user is at the connection limit. Safe from any executor.
   boost::asio::awaitable<join_result> join(std::string user, std::uint64_t session_id, std::shared_ptr<outbox> out);
   // Fire-and-forget: each posts onto the hub strand.
   void leave(std::string user, std::uint64_t session_id);
-  void subscribe(std::string user, std::uint64_t session_id, bool batch);
+  // Starts updates; with `after`, first replays history after that event id. Ends with a
+  // dashboard_update for this session.
+  void subscribe(std::string user, std::uint64_t session_id, bool batch, std::optional<std::uint64_t> after);
   void unsubscribe(std::string user, std::uint64_t session_id);
+  // Cumulative: acknowledges every event id up to the largest given.
+  void ack(std::string user, std::uint64_t session_id, std::uint64_t up_to);
+  // Fans out a batch that is already durable in the store.
+  void publish(std::shared_ptr<const apply_result> result);
   // Refuses new sessions and asks every session to send `last_frame` then close with `code`.
   void shut_down(frame last_frame, std::uint16_t code);
 
@@ -46,22 +65,48 @@ class hub {
 
  private:
   struct member {
-    std::uint64_t id;
+    std::uint64_t id = 0;
     std::shared_ptr<outbox> out;
     bool subscribed = false;
     bool batch = false;
+    bool replaying = false;            // live updates wait in `held` until the replay is out
+    std::vector<task_update> held;
+    bool acking = false;               // the ack window applies once a session has acked
+    std::deque<std::uint64_t> unacked;
+  };
+  struct user_state {
+    explicit user_state(const boost::asio::strand<boost::asio::any_io_executor>& strand,
+                        std::chrono::steady_clock::duration interval)
+        : flush_timer(strand), dashboard(interval), dashboard_timer(strand) {}
+    std::vector<member> members;
+    batcher pending;
+    bool flush_armed = false;
+    boost::asio::steady_timer flush_timer;
+    std::optional<protocol::dashboard_stats> latest;  // stats to consider at the next flush
+    debouncer dashboard;
+    boost::asio::steady_timer dashboard_timer;
   };
 
   boost::asio::awaitable<join_result> join_on_strand(std::string user, std::uint64_t session_id,
                                                      std::shared_ptr<outbox> out);
+  boost::asio::awaitable<void> sync_subscriber(std::string user, std::uint64_t session_id,
+                                               std::optional<std::uint64_t> after);
   member* find(const std::string& user, std::uint64_t session_id);
-  void send_dashboard(member& m);
+  void arm_flush(const std::string& user, user_state& state);
+  void flush(const std::string& user);
+  void apply_dashboard(const std::string& user, user_state& state, const debouncer::decision& d);
+  void send_window(member& m, const std::vector<task_update>& items, const std::vector<frame>& frames);
+  void push(member& m, frame f);
+  void slow_consumer(member& m, std::string_view why);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   hub_settings settings_;
   const clock& clock_;
-  std::unordered_map<std::string, std::vector<member>> users_;  // hub strand only
-  bool shutting_down_ = false;                                   // hub strand only
+  store& store_;
+  boost::asio::any_io_executor store_executor_;
+  const logger& log_;
+  std::unordered_map<std::string, std::unique_ptr<user_state>> users_;  // hub strand only
+  bool shutting_down_ = false;                                         // hub strand only
   const std::uint64_t nonce_;
   std::atomic<std::uint64_t> next_session_id_{1};
   std::atomic<std::size_t> connections_{0};

@@ -1,5 +1,6 @@
 #include "net/http_session.hpp"
 
+#include "net/api.hpp"
 #include "net/routes.hpp"
 #include "net/ws_session.hpp"
 
@@ -14,7 +15,6 @@ namespace dh::net {
 namespace {
 
 constexpr std::size_t header_limit = 8 * 1024;
-constexpr std::size_t body_limit = 64 * 1024;
 constexpr auto keep_alive_timeout = std::chrono::seconds(30);
 
 // A failed write means the peer went away: an expected outcome, reported as false.
@@ -50,7 +50,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(header_limit);
-    parser.body_limit(body_limit);
+    parser.body_limit(ctx.settings.max_ingest_bytes);  // only ingest takes a body; others have none
     // The first request is a handshake and gets the handshake deadline; later ones keep-alive.
     stream.expires_after(first ? ctx.settings.handshake_timeout
                                : std::chrono::duration_cast<std::chrono::steady_clock::duration>(keep_alive_timeout));
@@ -83,7 +83,11 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
         co_return;
       }
     }
-    auto res = handle_http_request(req, ctx);
+    response res;
+    if (is_api_target(req.target()))
+      res = co_await handle_api_request(ctx, req);
+    else
+      res = handle_http_request(req, ctx);
     const bool keep_alive = res.keep_alive();
     if (!co_await write_response(stream, std::move(res))) co_return;
     if (!keep_alive) {

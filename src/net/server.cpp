@@ -39,10 +39,10 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx) 
 }  // namespace
 
 server::server(asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
-               const core::logger& log)
+               const core::logger& log, core::store& store, asio::any_io_executor store_executor)
     : ioc_(ioc),
-      hub_(ioc.get_executor(), settings.hub, clock),
-      context_{std::move(settings), std::move(jwt), clock, log, hub_},
+      hub_(ioc.get_executor(), settings.hub, clock, store, store_executor, log),
+      context_{std::move(settings), std::move(jwt), clock, log, hub_, store, std::move(store_executor)},
       acceptor_(asio::make_strand(ioc)) {}
 
 tcp::endpoint server::listen() {

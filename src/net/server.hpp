@@ -1,5 +1,5 @@
 // server.hpp — the listening socket and everything a connection needs to be served: settings,
-// the JWT verifier, the hub, the clock and the logger. Sessions spread over the io_context's
+// the JWT verifier, the hub, the store, the clock and the logger. Sessions spread over the io_context's
 // threads, one strand each; shut_down() drains them with connection_status + close 1001.
 #pragma once
 
@@ -8,6 +8,7 @@
 #include "core/liveness.hpp"
 #include "core/logger.hpp"
 #include "core/rate_limiter.hpp"
+#include "core/store.hpp"
 #include "protocol/jwt.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -32,6 +33,10 @@ struct server_settings {
   core::liveness_settings liveness;
   core::rate_limit_settings rate_limit;
   core::hub_settings hub;
+  std::string ingest_key;  // empty: ingest is disabled (503)
+  std::size_t max_ingest_bytes = 1024 * 1024;
+  std::string dapr_pubsub = "taskpubsub";
+  std::string dapr_topic = "task-updates";
 };
 
 // Shared, read-mostly state every session sees. Counters are atomics.
@@ -41,13 +46,15 @@ struct server_context {
   const core::clock& clock;
   const core::logger& log;
   core::hub& hub;
+  core::store& store;
+  boost::asio::any_io_executor store_executor;  // blocking store calls run here, never on network threads
   std::atomic<bool> draining{false};
 };
 
 class server {
  public:
-  server(boost::asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt,
-         const core::clock& clock, const core::logger& log);
+  server(boost::asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
+         const core::logger& log, core::store& store, boost::asio::any_io_executor store_executor);
 
   // Binds and starts accepting; returns the bound endpoint (port 0 picks a free one).
   boost::asio::ip::tcp::endpoint listen();

@@ -1,5 +1,6 @@
 #include "net/ws_session.hpp"
 
+#include "core/blocking.hpp"
 #include "core/liveness.hpp"
 #include "core/outbox.hpp"
 #include "core/rate_limiter.hpp"
@@ -12,6 +13,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
 
 namespace dh::net {
 
@@ -38,6 +42,7 @@ struct session {
   core::liveness live;
   asio::steady_timer watchdog;
   asio::steady_timer close_timer;
+  std::optional<std::uint64_t> resume_from;  // ?lastEventId=, used by the first subscribe without one
   bool stopped = false;
   std::uint16_t close_code = 0;  // what we closed with, for the access log
 };
@@ -98,9 +103,10 @@ void handle(session& s, protocol::subscribe_dashboard& m) {
                                    s.ctx.clock.wall_now()));
     return;
   }
-  // `subscribed` is queued before the hub queues the dashboard_update, so the client sees them in order.
+  // `subscribed` is queued before the hub queues replay and dashboard_update, so they arrive in order.
   send(s, protocol::encode_subscribed(s.user_id, s.ctx.clock.wall_now()));
-  s.ctx.hub.subscribe(s.user_id, s.id, m.batch);
+  auto after = m.last_event_id ? m.last_event_id : std::exchange(s.resume_from, std::nullopt);
+  s.ctx.hub.subscribe(s.user_id, s.id, m.batch, after);
 }
 
 void handle(session& s, protocol::unsubscribe_dashboard& m) {
@@ -114,8 +120,8 @@ void handle(session& s, protocol::unsubscribe_dashboard& m) {
   send(s, protocol::encode_unsubscribed(s.user_id, s.ctx.clock.wall_now()));
 }
 
-void handle(session&, protocol::ack&) {
-  // Acks feed the per-session ack window once task updates flow (issue 4); valid ones need no reply.
+void handle(session& s, protocol::ack& m) {
+  s.ctx.hub.ack(s.user_id, s.id, *std::max_element(m.ids.begin(), m.ids.end()));
 }
 
 void handle(session& s, protocol::refresh_token& m) {
@@ -273,6 +279,27 @@ asio::awaitable<void> reject(ws_stream& ws, const server_context& ctx, failure f
   (void)close_ec;
 }
 
+std::optional<std::uint64_t> parse_event_id(std::string_view text) {
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return n;
+}
+
+// Whether history still holds every event after `after`, for connection_success.recovered.
+asio::awaitable<bool> history_covers(server_context& ctx, std::string user, std::uint64_t after) {
+  try {
+    const auto now = ctx.clock.wall_now();
+    auto page = co_await core::run_blocking(ctx.store_executor, [&ctx, &user, after, now] {
+      return ctx.store.history(user, after, 0, now);
+    });
+    co_return page.complete;
+  } catch (const core::store_error& e) {
+    ctx.log.error("store failed checking history for user={}: {}", user, e.what());
+    co_return false;
+  }
+}
+
 boost::system::result<protocol::verified_token, failure> authenticate(const server_context& ctx, const request& req,
                                                                       const ws_target& target) {
   if (!protocol::is_valid_user_id(target.user_id))
@@ -317,6 +344,15 @@ asio::awaitable<void> run_ws_session(server_context& ctx, beast::tcp_stream stre
     co_await reject(ws, ctx, std::move(f), remote);
     co_return;
   }
+  std::optional<std::uint64_t> resume_from;
+  if (target.last_event_id) {
+    resume_from = parse_event_id(*target.last_event_id);
+    if (!resume_from) {
+      failure f{errc::invalid_message, "lastEventId must be a string of decimal digits", {}};
+      co_await reject(ws, ctx, std::move(f), remote);
+      co_return;
+    }
+  }
 
   const auto executor = co_await asio::this_coro::executor;
   const auto now = ctx.clock.steady_now();
@@ -331,7 +367,8 @@ asio::awaitable<void> run_ws_session(server_context& ctx, beast::tcp_stream stre
             core::rate_limiter(ctx.settings.rate_limit, now),
             core::liveness(ctx.settings.liveness, now),
             asio::steady_timer(executor),
-            asio::steady_timer(executor)};
+            asio::steady_timer(executor),
+            resume_from};
   s.live.set_token_deadline(token_deadline(ctx, verified->expires_at));
 
   const auto joined = co_await ctx.hub.join(s.user_id, s.id, s.out);
@@ -352,7 +389,10 @@ asio::awaitable<void> run_ws_session(server_context& ctx, beast::tcp_stream stre
   });
   ctx.log.info("session {} user={} opened from {}", s.session_id, s.user_id, s.remote);
   const auto heartbeat = std::chrono::duration_cast<std::chrono::seconds>(ctx.settings.liveness.ping_interval);
-  send(s, protocol::encode_connection_success(s.user_id, s.session_id, heartbeat.count(), false, ctx.clock.wall_now()));
+  bool recovered = false;
+  if (resume_from) recovered = co_await history_covers(ctx, s.user_id, *resume_from);
+  send(s, protocol::encode_connection_success(s.user_id, s.session_id, heartbeat.count(), recovered,
+                                              ctx.clock.wall_now()));
 
   try {
     co_await (read_loop(s) && write_loop(s) && watchdog_loop(s) && close_guard_loop(s));

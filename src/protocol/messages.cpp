@@ -186,6 +186,24 @@ std::string encode_dashboard_update(const dashboard_stats& s, time_point now) {
                          now);
 }
 
+// Spliced as text: the payload is serialised once (for history too) and never parsed again.
+std::string encode_task_update(std::string_view payload_json, std::uint64_t event_id, time_point now) {
+  return fmt::format(R"({{"type":"task_update","payload":{},"timestamp":"{}","id":"{}"}})", payload_json,
+                     format_timestamp(now), event_id);
+}
+
+std::string encode_task_batch(const std::vector<std::pair<std::string_view, std::uint64_t>>& updates, time_point now) {
+  std::string out = R"({"type":"task_batch","payload":{"updates":[)";
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    const auto& [payload, id] = updates[i];
+    if (i != 0) out += ',';
+    // {"taskId":...} becomes {"id":"42","taskId":...}
+    fmt::format_to(std::back_inserter(out), R"({{"id":"{}",{})", id, payload.substr(1));
+  }
+  fmt::format_to(std::back_inserter(out), R"(]}},"timestamp":"{}"}})", format_timestamp(now));
+  return out;
+}
+
 std::string encode_connection_status(connection_state state, std::string_view message, time_point now) {
   constexpr std::string_view names[] = {"connected", "reconnecting", "disconnected"};
   const auto name = names[static_cast<int>(state)];

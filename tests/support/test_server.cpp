@@ -29,6 +29,7 @@ net::server_settings default_settings() {
   net::server_settings s;
   s.bind = "127.0.0.1";
   s.port = 0;
+  s.ingest_key = test_ingest_key;
   return s;
 }
 
@@ -50,9 +51,10 @@ std::string make_token(const std::string& subject, std::chrono::seconds ttl, con
   return *token;
 }
 
-test_server::test_server(net::server_settings settings, protocol::jwt_settings jwt)
+test_server::test_server(net::server_settings settings, protocol::jwt_settings jwt, core::store* store)
     : log_(test_log_level()),
-      server_(ioc_, std::move(settings), make_verifier(std::move(jwt)), clock_, log_),
+      server_(ioc_, std::move(settings), make_verifier(std::move(jwt)), clock_, log_, store ? *store : own_store_,
+              store_thread_.get_executor()),
       work_(ioc_.get_executor()) {
   port_ = server_.listen().port();
   for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
@@ -65,6 +67,7 @@ test_server::~test_server() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ioc_.stop();
   for (auto& t : threads_) t.join();
+  store_thread_.join();
 }
 
 std::string test_server::ws_target(const std::string& user, const std::string& token) const {

@@ -4,10 +4,12 @@
 
 #include "core/clock.hpp"
 #include "core/logger.hpp"
+#include "core/memory_store.hpp"
 #include "net/server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <string>
@@ -17,6 +19,7 @@
 namespace dh::test {
 
 inline constexpr const char* test_secret = "test-secret-0123456789-abcdefghijklmnop";
+inline constexpr const char* test_ingest_key = "test-ingest-key-0123456789";
 
 net::server_settings default_settings();
 protocol::jwt_settings hs256_settings(std::chrono::seconds leeway = std::chrono::seconds(30));
@@ -27,8 +30,9 @@ std::string make_token(const std::string& subject, std::chrono::seconds ttl = st
 
 class test_server {
  public:
+  // `store` defaults to a fresh in-memory one; pass another (e.g. SQLite) to test persistence.
   explicit test_server(net::server_settings settings = default_settings(),
-                       protocol::jwt_settings jwt = hs256_settings());
+                       protocol::jwt_settings jwt = hs256_settings(), core::store* store = nullptr);
   ~test_server();
   test_server(const test_server&) = delete;
   test_server& operator=(const test_server&) = delete;
@@ -41,6 +45,8 @@ class test_server {
   boost::asio::io_context ioc_;
   core::clock clock_;
   core::logger log_;
+  core::memory_store own_store_;
+  boost::asio::thread_pool store_thread_{1};
   net::server server_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::vector<std::jthread> threads_;

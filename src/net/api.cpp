@@ -1,0 +1,195 @@
+#include "net/api.hpp"
+
+#include "core/blocking.hpp"
+#include "protocol/ingest.hpp"
+#include "protocol/timestamp.hpp"
+#include "protocol/user_id.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace dh::net {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t default_page = 100;
+constexpr std::size_t max_page = 1000;
+
+response json_response(const request& req, http::status status, std::string body) {
+  response res{status, req.version()};
+  res.set(http::field::server, "dashboard-hub");
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+response json_error(const request& req, http::status status, std::string_view code, std::string_view message) {
+  return json_response(req, status, json::serialize(json::object{{"error", code}, {"message", message}}));
+}
+
+// Compares without an early exit, so response timing says nothing about the key.
+bool same_secret(std::string_view given, std::string_view expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < given.size(); ++i)
+    diff |= static_cast<unsigned char>(given[i] ^ expected[i % std::max<std::size_t>(expected.size(), 1)]);
+  return diff == 0;
+}
+
+std::string_view bearer(const request& req) {
+  const std::string_view auth = req[http::field::authorization];
+  if (auth.size() > 7 && (auth.starts_with("Bearer ") || auth.starts_with("bearer "))) return auth.substr(7);
+  return {};
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view text) {
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
+asio::awaitable<response> ingest(server_context& ctx, const request& req) {
+  if (req.method() != http::verb::post) co_return json_error(req, http::status::method_not_allowed, "METHOD_NOT_ALLOWED", "use POST");
+  if (ctx.settings.ingest_key.empty())
+    co_return json_error(req, http::status::service_unavailable, "INGEST_DISABLED", "start the server with --ingest-key");
+  std::string_view key = bearer(req);
+  if (key.empty()) key = req["dapr-api-token"];  // a Dapr sidecar configured with APP_API_TOKEN
+  if (!same_secret(key, ctx.settings.ingest_key))
+    co_return json_error(req, http::status::unauthorized, "UNAUTHORIZED", "missing or wrong ingest key");
+
+  auto parsed = protocol::parse_ingest(req.body(), ctx.clock.wall_now());
+  if (!parsed) {
+    json::array fields;
+    for (const auto& e : parsed.error()) fields.push_back(json::object{{"field", e.field}, {"message", e.message}});
+    co_return json_response(req, http::status::bad_request,
+                            json::serialize(json::object{{"error", "INVALID_EVENTS"}, {"fields", std::move(fields)}}));
+  }
+  auto events = std::move(*parsed);
+  std::shared_ptr<const core::apply_result> result;
+  try {
+    const auto now = ctx.clock.wall_now();
+    result = std::make_shared<const core::apply_result>(
+        co_await core::run_blocking(ctx.store_executor, [&ctx, &events, now] { return ctx.store.apply(events, now); }));
+  } catch (const core::store_error& e) {
+    ctx.log.error("ingest of {} events failed: {}", events.size(), e.what());
+    co_return json_error(req, http::status::service_unavailable, "STORE_UNAVAILABLE", "the batch was not stored");
+  }
+  ctx.hub.publish(result);  // durable first, then fan-out
+
+  json::array out;
+  std::size_t applied = 0;
+  for (const auto& e : result->events) {
+    json::object ids;
+    for (const auto& seen : e.audience) ids[seen.user] = std::to_string(seen.event_id);
+    applied += e.applied ? 1 : 0;
+    out.push_back(json::object{{"taskId", e.task_id}, {"applied", e.applied}, {"eventIds", std::move(ids)}});
+  }
+  co_return json_response(
+      req, http::status::accepted,
+      json::serialize(json::object{{"accepted", result->events.size()}, {"applied", applied}, {"events", std::move(out)}}));
+}
+
+// The user's JWT must name the user of the path, as on the WebSocket.
+std::optional<response> check_user_token(server_context& ctx, const request& req, const std::string& user) {
+  auto verified = ctx.jwt.verify(bearer(req), ctx.clock.wall_now());
+  if (!verified) {
+    const auto& info = protocol::info(verified.error().code);
+    return json_error(req, http::status::unauthorized, info.code, verified.error().message);
+  }
+  if (verified->subject != user)
+    return json_error(req, http::status::forbidden, "AUTH_INVALID", "token subject does not match the user");
+  return std::nullopt;
+}
+
+asio::awaitable<response> dashboard(server_context& ctx, const request& req, std::string user) {
+  if (auto denied = check_user_token(ctx, req, user)) co_return std::move(*denied);
+  const auto stats = co_await core::run_blocking(ctx.store_executor, [&ctx, &user] { return ctx.store.stats(user); });
+  const auto updated = stats.updated_at == core::wall_time{} ? ctx.clock.wall_now() : stats.updated_at;
+  co_return json_response(req, http::status::ok,
+                          json::serialize(json::object{{"userId", protocol::user_id_to_json(user)},
+                                                       {"totalTasks", stats.total},
+                                                       {"completedTasks", stats.completed},
+                                                       {"pendingTasks", stats.total - stats.completed},
+                                                       {"updatedAt", protocol::format_timestamp(updated)},
+                                                       {"lastEventId", std::to_string(stats.last_event_id)}}));
+}
+
+asio::awaitable<response> events(server_context& ctx, const request& req, std::string user, const boost::urls::url_view& url) {
+  if (auto denied = check_user_token(ctx, req, user)) co_return std::move(*denied);
+  std::uint64_t since = 0;
+  std::size_t limit = default_page;
+  for (const auto& p : url.params()) {
+    if (p.key == "since") {
+      auto n = parse_u64(p.value);
+      if (!n) co_return json_error(req, http::status::bad_request, "INVALID_REQUEST", "since must be an event id");
+      since = *n;
+    } else if (p.key == "limit") {
+      auto n = parse_u64(p.value);
+      if (!n || *n == 0 || *n > max_page)
+        co_return json_error(req, http::status::bad_request, "INVALID_REQUEST", fmt::format("limit must be 1..{}", max_page));
+      limit = static_cast<std::size_t>(*n);
+    }
+  }
+  const auto now = ctx.clock.wall_now();
+  const auto page = co_await core::run_blocking(ctx.store_executor, [&ctx, &user, since, limit, now] {
+    return ctx.store.history(user, since, limit, now);
+  });
+  // Payloads are stored serialised; splice them rather than parse them again.
+  std::string body = R"({"events":[)";
+  for (std::size_t i = 0; i < page.entries.size(); ++i) {
+    if (i != 0) body += ',';
+    fmt::format_to(std::back_inserter(body), R"({{"id":"{}","type":"task_update","payload":{}}})",
+                   page.entries[i].event_id, page.entries[i].payload);
+  }
+  fmt::format_to(std::back_inserter(body), R"(],"complete":{},"lastEventId":"{}"}})", page.complete, page.last_event_id);
+  co_return json_response(req, http::status::ok, std::move(body));
+}
+
+response dapr_subscriptions(const server_context& ctx, const request& req) {
+  return json_response(req, http::status::ok,
+                       json::serialize(json::array{json::object{{"pubsubname", ctx.settings.dapr_pubsub},
+                                                                {"topic", ctx.settings.dapr_topic},
+                                                                {"route", "/api/v1/events"}}}));
+}
+
+}  // namespace
+
+bool is_api_target(std::string_view target) {
+  return target.starts_with("/api/") || target.starts_with("/dapr/");
+}
+
+asio::awaitable<response> handle_api_request(server_context& ctx, const request& req) {
+  auto url = boost::urls::parse_origin_form(req.target());
+  if (!url) co_return json_error(req, http::status::bad_request, "INVALID_REQUEST", "bad request target");
+  const std::string_view path = url->encoded_path();
+  if (path == "/api/v1/events") co_return co_await ingest(ctx, req);
+  if (path == "/dapr/subscribe" && req.method() == http::verb::get) co_return dapr_subscriptions(ctx, req);
+
+  const auto segments = url->segments();
+  if (segments.size() == 5 && path.starts_with("/api/v1/users/") && req.method() == http::verb::get) {
+    auto it = segments.begin();
+    std::advance(it, 3);
+    std::string user = *it++;
+    const std::string what = *it;
+    if (!protocol::is_valid_user_id(user))
+      co_return json_error(req, http::status::not_found, "USER_NOT_FOUND", "not a valid user id");
+    try {
+      if (what == "dashboard") co_return co_await dashboard(ctx, req, std::move(user));
+      if (what == "events") co_return co_await events(ctx, req, std::move(user), *url);
+    } catch (const core::store_error& e) {
+      ctx.log.error("store failed serving {}: {}", path, e.what());
+      co_return json_error(req, http::status::service_unavailable, "STORE_UNAVAILABLE", "try again");
+    }
+  }
+  co_return json_error(req, http::status::not_found, "NOT_FOUND", "no such route");
+}
+
+}  // namespace dh::net
