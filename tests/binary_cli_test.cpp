@@ -85,7 +85,7 @@ TEST_CASE("token subcommand mints a verifiable token, from a flag or the env twi
 }
 
 TEST_CASE("the binary serves a session and drains it on SIGTERM") {
-  child_process server(with_binary({"--port", "0", "--bind", "127.0.0.1", "--threads", "2"}),
+  child_process server(with_binary({"--port", "0", "--bind", "127.0.0.1", "--threads", "2", "--data-dir", ":memory:"}),
                        {{"DASHBOARD_JWT_SECRET", secret}});
   auto banner = server.read_line();
   REQUIRE(banner.has_value());
@@ -109,7 +109,7 @@ TEST_CASE("the binary serves a session and drains it on SIGTERM") {
 }
 
 TEST_CASE("--dev prints a working sample token and URL") {
-  child_process server(with_binary({"--dev", "--port", "0", "--bind", "127.0.0.1"}));
+  child_process server(with_binary({"--dev", "--port", "0", "--bind", "127.0.0.1", "--data-dir", ":memory:"}));
   auto banner = server.read_line();
   REQUIRE(banner.has_value());
   const auto port = port_from_banner(*banner);

@@ -162,7 +162,8 @@ void sqlite_store::load() {
   while (tasks.step()) {
     core::task_row row;
     row.owner = tasks.text(1);
-    for (const auto& v : json::parse(tasks.text(2)).as_array()) row.audience.emplace_back(v.as_string());
+    const auto audience = json::parse(tasks.text(2));  // named: a temporary would die before the loop
+    for (const auto& v : audience.as_array()) row.audience.emplace_back(v.as_string());
     row.completed = tasks.integer(3) != 0;
     row.deleted = tasks.integer(4) != 0;
     row.updated_at = from_ms(tasks.integer(5));

@@ -1,6 +1,7 @@
 #include "support/ws_client.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -10,6 +11,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
+
+#include <sys/socket.h>
+#include <sys/time.h>
 
 
 namespace dh::test {
@@ -26,14 +30,22 @@ tcp::endpoint loopback(std::uint16_t port) { return {asio::ip::make_address("127
 
 }  // namespace
 
-http_reply http_get(std::uint16_t port, const std::string& target, const std::map<std::string, std::string>& headers) {
+namespace {
+
+http_reply http_call(std::uint16_t port, http::verb method, const std::string& target, const std::string& body,
+                     const std::map<std::string, std::string>& headers) {
   asio::io_context ioc;
   tcp::socket socket(ioc);
   socket.connect(loopback(port));
-  http::request<http::empty_body> req{http::verb::get, target, 11};
+  http::request<http::string_body> req{method, target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.keep_alive(false);
   for (const auto& [name, value] : headers) req.set(name, value);
+  if (method == http::verb::post) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+  }
   http::write(socket, req);
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
@@ -41,6 +53,34 @@ http_reply http_get(std::uint16_t port, const std::string& target, const std::ma
   http::read(socket, buffer, res, ec);
   if (ec) return {0, ec.message()};
   return {static_cast<int>(res.result_int()), res.body()};
+}
+
+}  // namespace
+
+std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
+  asio::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(loopback(port));
+  asio::write(socket, asio::buffer(bytes));
+  // Plain recv(2) with SO_RCVTIMEO: Asio's blocking reads would wait forever.
+  timeval tv{5, 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  char chunk[4096];
+  for (;;) {
+    const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+    if (n <= 0) return out;
+    out.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+http_reply http_get(std::uint16_t port, const std::string& target, const std::map<std::string, std::string>& headers) {
+  return http_call(port, http::verb::get, target, {}, headers);
+}
+
+http_reply http_post(std::uint16_t port, const std::string& target, const std::string& body,
+                     const std::map<std::string, std::string>& headers) {
+  return http_call(port, http::verb::post, target, body, headers);
 }
 
 // Asio's blocking reads ignore SO_RCVTIMEO (they poll again on EAGAIN), so reads are async and

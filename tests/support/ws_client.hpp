@@ -20,6 +20,11 @@ struct http_reply {
 
 // One plain HTTP/1.1 request on a fresh connection.
 http_reply http_get(std::uint16_t port, const std::string& target, const std::map<std::string, std::string>& headers = {});
+http_reply http_post(std::uint16_t port, const std::string& target, const std::string& body,
+                     const std::map<std::string, std::string>& headers = {});
+
+// Sends raw bytes on a fresh connection and returns all the server sends until it closes (5 s at most).
+std::string raw_exchange(std::uint16_t port, const std::string& bytes);
 
 class ws_client {
  public:
