@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
+#include <unistd.h>
 
 using namespace dh::test;
 using namespace std::chrono_literals;
@@ -106,6 +108,36 @@ TEST_CASE("the binary serves a session and drains it on SIGTERM") {
   CHECK(status.at("payload").at("status") == json::value("disconnected"));
   CHECK(c.read_until_close() == 1001);
   CHECK(server.wait() == 0);
+}
+
+TEST_CASE("a restarted binary keeps tasks and statistics from its data dir") {
+  const auto dir = std::filesystem::temp_directory_path() / ("dh-binary-restart-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::map<std::string, std::string> env{{"DASHBOARD_JWT_SECRET", secret},
+                                               {"DASHBOARD_INGEST_KEY", "binary-test-ingest-key"}};
+  const std::vector<std::string> args = {"--port", "0", "--bind", "127.0.0.1", "--data-dir", dir.string()};
+  const std::string event = R"([{"action":"created","userId":9,"task":{"id":1,"status":true}},)"
+                            R"({"action":"created","userId":9,"task":{"id":2,"status":false}}])";
+  auto token = run_binary(with_binary({"token", "--user", "9"}), {{"DASHBOARD_JWT_SECRET", secret}});
+  REQUIRE(token.exit_code == 0);
+  const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + trim(token.out)}};
+  {
+    child_process first(with_binary(args), env);
+    const auto port = port_from_banner(first.read_line().value_or(""));
+    CHECK(http_post(port, "/api/v1/events", event, {{"Authorization", "Bearer binary-test-ingest-key"}}).status == 202);
+    first.signal(SIGTERM);
+    CHECK(first.wait() == 0);
+  }
+  child_process second(with_binary(args), env);
+  const auto port = port_from_banner(second.read_line().value_or(""));
+  auto dashboard = http_get(port, "/api/v1/users/9/dashboard", auth);
+  REQUIRE(dashboard.status == 200);
+  auto stats = json::parse(dashboard.body).as_object();
+  CHECK(stats.at("totalTasks") == json::value(2));
+  CHECK(stats.at("completedTasks") == json::value(1));
+  second.signal(SIGTERM);
+  CHECK(second.wait() == 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("--dev prints a working sample token and URL") {
