@@ -3,7 +3,8 @@
 namespace dh::core {
 
 bool history_covers(std::uint64_t after, std::uint64_t oldest, std::uint64_t last) noexcept {
-  if (after >= last) return true;        // nothing missed
+  if (after == last) return true;  // nothing missed
+  if (after > last) return false;  // an id this history never issued (wiped or in-memory store): refetch
   return oldest != 0 && oldest <= after + 1;
 }
 

@@ -194,6 +194,12 @@ std::optional<task_event> read_cloudevent(checker& c, const json::object& o, sys
     c.fail("data", "must be a JSON object");
     return std::nullopt;
   }
+  const bool data_names_action =
+      data_object->contains("action") || data_object->contains("event_type") || data_object->contains("specversion");
+  if (!data_names_action && type.starts_with("task.") && !action_from(type.substr(5))) {
+    c.fail("type", fmt::format("unknown action '{}'", type.substr(5, 64)));  // the envelope's own field
+    return std::nullopt;
+  }
   checker inner = c.nested("data");
   return read_event(inner, *data, now, type);
 }

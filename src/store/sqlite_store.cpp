@@ -134,9 +134,9 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& di
   }
   auto s = std::make_unique<sqlite_store>(key{}, db, settings);
   sqlite3_busy_timeout(db, 5000);
+  s->migrate();  // first: a file from a newer binary is refused before anything about it changes
   exec(db, "PRAGMA journal_mode=WAL");
   exec(db, "PRAGMA synchronous=FULL");  // 202 means durable: fsync each committed batch
-  s->migrate();
   s->load();
   return s;
 }

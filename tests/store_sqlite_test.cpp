@@ -1,0 +1,379 @@
+// store_sqlite_test.cpp — the embedded SQLite store of SPEC §3: file layout and schema version,
+// persistence across restarts, history retention, all-or-nothing batches, refusing newer schemas.
+#include "store/sqlite_store.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/json/parse.hpp>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using dh::core::history_page;
+using dh::core::history_settings;
+using dh::core::store_error;
+using dh::core::user_stats;
+using dh::core::wall_time;
+using dh::protocol::task_action;
+using dh::protocol::task_event;
+using dh::store::sqlite_store;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Whole milliseconds, as the store keeps them.
+const wall_time t0 = wall_time{std::chrono::sys_days{std::chrono::year{2026} / 1 / 3}} + 10h + 123ms;
+
+// A fresh directory under the system temp dir, removed with everything in it at scope exit.
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::random_device rd;
+    const auto tag = std::to_string(rd()) + "-" + std::to_string(rd());
+    path = fs::temp_directory_path() / ("dh-store-sqlite-test-" + tag);
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  fs::path db_file() const { return path / sqlite_store::file_name; }
+};
+
+// A second, plain connection to the store's file, to look behind the store's back.
+class raw_db {
+ public:
+  explicit raw_db(const fs::path& file) {
+    const int rc = sqlite3_open_v2(file.string().c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    REQUIRE_MESSAGE(rc == SQLITE_OK, "cannot open " << file.string());
+  }
+  ~raw_db() { sqlite3_close_v2(db_); }
+  raw_db(const raw_db&) = delete;
+  raw_db& operator=(const raw_db&) = delete;
+
+  void exec(const std::string& sql) {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+    const std::string text = message ? message : "";
+    sqlite3_free(message);
+    REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << text);
+  }
+  // The first column of the first row, as text.
+  std::string text(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+    std::string out;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      if (p) out = p;
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+  std::int64_t integer(const std::string& sql) { return std::stoll(text(sql)); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+struct event {
+  task_event e;
+  event(task_action action, std::string owner, std::string key, wall_time updated_at) {
+    e.action = action;
+    e.owner = std::move(owner);
+    e.task_key = key;
+    e.task_id = json::value(key);
+    e.updated_at = updated_at;
+    e.task = json::object{{"id", key}, {"status", false}, {"priority", "medium"}};
+  }
+  event& shared(std::vector<std::string> users) {
+    std::sort(users.begin(), users.end());
+    e.shared_with = std::move(users);
+    e.sets_audience = true;
+    return *this;
+  }
+  event& completed() {
+    e.completed = true;
+    e.task["status"] = true;
+    return *this;
+  }
+  operator task_event() const { return e; }
+};
+
+event created(std::string owner, std::string key, wall_time at) { return {task_action::created, owner, key, at}; }
+event updated(std::string owner, std::string key, wall_time at) { return {task_action::updated, owner, key, at}; }
+event deleted(std::string owner, std::string key, wall_time at) { return {task_action::deleted, owner, key, at}; }
+
+std::unique_ptr<sqlite_store> open_store(const temp_dir& dir, history_settings settings = {}) {
+  auto s = sqlite_store::open(dir.path, settings);
+  REQUIRE(s);
+  return s;
+}
+
+std::vector<std::uint64_t> ids_of(const history_page& page) {
+  std::vector<std::uint64_t> ids;
+  for (const auto& h : page.entries) ids.push_back(h.event_id);
+  return ids;
+}
+
+void check_same_stats(const user_stats& a, const user_stats& b) {
+  CHECK(a.total == b.total);
+  CHECK(a.completed == b.completed);
+  CHECK(a.last_event_id == b.last_event_id);
+  CHECK(a.updated_at == b.updated_at);
+}
+
+void check_same_history(const history_page& a, const history_page& b) {
+  CHECK(a.complete == b.complete);
+  CHECK(a.last_event_id == b.last_event_id);
+  REQUIRE(a.entries.size() == b.entries.size());
+  for (std::size_t i = 0; i < a.entries.size(); ++i) {
+    CAPTURE(i);
+    CHECK(a.entries[i].event_id == b.entries[i].event_id);
+    CHECK(a.entries[i].payload == b.entries[i].payload);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("sqlite store: open creates a WAL database at the current schema version") {
+  temp_dir dir;
+  const auto nested = dir.path / "data" / "deeper";
+  {
+    auto store = sqlite_store::open(nested, {});
+    REQUIRE(store);
+    CHECK(fs::exists(nested / sqlite_store::file_name));
+  }
+  raw_db db(nested / sqlite_store::file_name);
+  CHECK(db.integer("PRAGMA user_version") == sqlite_store::schema_version);
+  CHECK(db.text("PRAGMA journal_mode") == "wal");
+  CHECK(db.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('tasks','users','history')") ==
+        3);
+
+  SUBCASE("reopening an existing file keeps its version") {
+    auto again = sqlite_store::open(nested, {});
+    REQUIRE(again);
+    CHECK(db.integer("PRAGMA user_version") == sqlite_store::schema_version);
+  }
+}
+
+TEST_CASE("sqlite store: a fresh store is empty") {
+  temp_dir dir;
+  auto store = open_store(dir);
+  const auto s = store->stats("u");
+  CHECK(s.total == 0);
+  CHECK(s.last_event_id == 0);
+  const auto page = store->history("u", 0, 100, t0);
+  CHECK(page.entries.empty());
+  CHECK(page.complete);
+}
+
+TEST_CASE("sqlite store: apply returns per-user views and event ids") {
+  temp_dir dir;
+  auto store = open_store(dir);
+  const auto r = store->apply({created("u", "a", t0).shared({"v"}), created("u", "b", t0).completed()}, t0);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].applied);
+  REQUIRE(r.events[0].audience.size() == 2);
+  REQUIRE(r.events[1].audience.size() == 1);
+  CHECK(r.events[1].audience[0].event_id == 2);
+  CHECK(store->stats("u").total == 2);
+  CHECK(store->stats("u").completed == 1);
+  CHECK(store->stats("v").total == 1);
+  const auto page = store->history("v", 0, 100, t0);
+  REQUIRE(page.entries.size() == 1);
+  const auto payload = json::parse(page.entries[0].payload).as_object();
+  CHECK(payload.at("action") == json::value("created"));
+  CHECK(payload.at("task").at("priority") == json::value("medium"));
+}
+
+TEST_CASE("sqlite store: state survives a restart") {
+  temp_dir dir;
+  user_stats u_before, v_before;
+  history_page u_history, v_history;
+  {
+    auto store = open_store(dir);
+    store->apply({created("u", "a", t0).shared({"v"}), created("u", "b", t0)}, t0);
+    store->apply({updated("u", "a", t0 + 1s).completed()}, t0 + 1s);
+    store->apply({deleted("u", "b", t0 + 2s)}, t0 + 2s);
+    u_before = store->stats("u");
+    v_before = store->stats("v");
+    u_history = store->history("u", 0, 100, t0 + 3s);
+    v_history = store->history("v", 0, 100, t0 + 3s);
+    REQUIRE(u_before.last_event_id == 4);
+    REQUIRE(u_history.entries.size() == 4);
+  }
+  auto store = open_store(dir);
+  check_same_stats(store->stats("u"), u_before);
+  check_same_stats(store->stats("v"), v_before);
+  CHECK(store->stats("u").total == 1);
+  CHECK(store->stats("u").completed == 1);
+  check_same_history(store->history("u", 0, 100, t0 + 3s), u_history);
+  check_same_history(store->history("v", 0, 100, t0 + 3s), v_history);
+
+  SUBCASE("new event ids continue increasing") {
+    const auto r = store->apply({updated("u", "a", t0 + 10s)}, t0 + 10s);
+    REQUIRE(r.events[0].applied);
+    bool saw_u = false, saw_v = false;
+    for (const auto& seen : r.events[0].audience) {
+      if (seen.user == "u") {
+        saw_u = true;
+        CHECK(seen.event_id == u_before.last_event_id + 1);
+      }
+      if (seen.user == "v") {
+        saw_v = true;
+        CHECK(seen.event_id == v_before.last_event_id + 1);
+        CHECK(seen.action == task_action::updated);  // the audience survived too
+      }
+    }
+    CHECK(saw_u);
+    CHECK(saw_v);
+    CHECK(ids_of(store->history("u", 4, 100, t0 + 10s)) == std::vector<std::uint64_t>{5});
+  }
+  SUBCASE("last writer wins across the restart") {
+    const auto r = store->apply({updated("u", "a", t0), created("u", "b", t0 + 1s)}, t0 + 10s);
+    CHECK_FALSE(r.events[0].applied);  // older than the stored update
+    CHECK_FALSE(r.events[1].applied);  // older than the stored tombstone
+    check_same_stats(store->stats("u"), u_before);
+  }
+  SUBCASE("a second restart after more writes") {
+    store->apply({created("v", "c", t0 + 20s)}, t0 + 20s);
+    const auto v_now = store->stats("v");
+    store.reset();
+    auto third = open_store(dir);
+    check_same_stats(third->stats("v"), v_now);
+    CHECK(third->stats("v").total == 2);
+  }
+}
+
+TEST_CASE("sqlite store: history retention by count") {
+  temp_dir dir;
+  history_settings settings;
+  settings.max_events = 3;
+  auto store = open_store(dir, settings);
+  for (int i = 0; i < 5; ++i) store->apply({updated("u", "a", t0 + i * 1s)}, t0 + i * 1s);
+
+  const auto page = store->history("u", 0, 100, t0 + 10s);
+  CHECK(ids_of(page) == std::vector<std::uint64_t>{3, 4, 5});
+  CHECK_FALSE(page.complete);
+  CHECK(page.last_event_id == 5);
+  CHECK(store->history("u", 2, 100, t0 + 10s).complete);
+  CHECK_FALSE(store->history("u", 1, 100, t0 + 10s).complete);
+
+  raw_db db(dir.db_file());
+  CHECK(db.integer("SELECT count(*) FROM history WHERE user_id = 'u'") == 3);
+
+  SUBCASE("retention is per user") {
+    store->apply({created("w", "z", t0)}, t0);
+    CHECK(ids_of(store->history("w", 0, 100, t0 + 10s)) == std::vector<std::uint64_t>{1});
+    CHECK(db.integer("SELECT count(*) FROM history WHERE user_id = 'u'") == 3);
+  }
+}
+
+TEST_CASE("sqlite store: history retention by age") {
+  temp_dir dir;
+  history_settings settings;
+  settings.max_age = 1h;
+  auto store = open_store(dir, settings);
+  store->apply({created("u", "a", t0)}, t0);
+  store->apply({updated("u", "a", t0 + 1s)}, t0 + 1s);
+
+  SUBCASE("read within the age") {
+    const auto page = store->history("u", 0, 100, t0 + 30min);
+    CHECK(ids_of(page) == std::vector<std::uint64_t>{1, 2});
+    CHECK(page.complete);
+  }
+  SUBCASE("read far in the future: nothing is served, the gap is not covered") {
+    const auto later = t0 + 24h * 365;
+    const auto page = store->history("u", 0, 100, later);
+    CHECK(page.entries.empty());
+    CHECK_FALSE(page.complete);
+    CHECK(page.last_event_id == 2);
+    CHECK(store->history("u", 2, 100, later).complete);
+  }
+  SUBCASE("a later write removes the expired rows") {
+    store->apply({updated("u", "a", t0 + 2h)}, t0 + 2h);
+    raw_db db(dir.db_file());
+    CHECK(db.integer("SELECT count(*) FROM history WHERE user_id = 'u'") == 1);
+    const auto page = store->history("u", 0, 100, t0 + 2h);
+    CHECK(ids_of(page) == std::vector<std::uint64_t>{3});
+    CHECK_FALSE(page.complete);
+    CHECK(store->history("u", 2, 100, t0 + 2h).complete);
+  }
+}
+
+TEST_CASE("sqlite store: a failing batch leaves nothing behind") {
+  temp_dir dir;
+  auto store = open_store(dir);
+  {
+    raw_db db(dir.db_file());
+    db.exec(
+        "CREATE TRIGGER poison BEFORE INSERT ON history WHEN NEW.user_id = 'poison' "
+        "BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+  }
+  const std::vector<task_event> batch = {created("alice", "t1", t0).completed(),
+                                         created("bob", "t2", t0).shared({"poison"})};
+  CHECK_THROWS_AS(store->apply(batch, t0), store_error);
+
+  const auto check_absent = [&](dh::core::store& s) {
+    const auto alice = s.stats("alice");
+    CHECK(alice.total == 0);
+    CHECK(alice.completed == 0);
+    CHECK(alice.last_event_id == 0);
+    CHECK(s.stats("bob").last_event_id == 0);
+    CHECK(s.history("alice", 0, 100, t0).entries.empty());
+    raw_db db(dir.db_file());
+    CHECK(db.integer("SELECT count(*) FROM tasks") == 0);
+    CHECK(db.integer("SELECT count(*) FROM users") == 0);
+    CHECK(db.integer("SELECT count(*) FROM history") == 0);
+  };
+  SUBCASE("in the running store") {
+    check_absent(*store);
+    SUBCASE("which still accepts the next batch, from event id 1") {
+      const auto r = store->apply({created("alice", "t1", t0 + 1s)}, t0 + 1s);
+      REQUIRE(r.events[0].audience.size() == 1);
+      CHECK(r.events[0].audience[0].event_id == 1);
+      CHECK(r.events[0].audience[0].action == task_action::created);
+      CHECK(store->stats("alice").total == 1);
+    }
+  }
+  SUBCASE("after reopening") {
+    store.reset();
+    auto reopened = open_store(dir);
+    check_absent(*reopened);
+  }
+}
+
+TEST_CASE("sqlite store: a newer schema version is refused") {
+  temp_dir dir;
+  SUBCASE("a file written by a newer binary") {
+    open_store(dir).reset();
+    raw_db(dir.db_file()).exec("PRAGMA user_version = " + std::to_string(sqlite_store::schema_version + 1));
+  }
+  SUBCASE("a bare file with a newer version") {
+    raw_db(dir.db_file()).exec("PRAGMA user_version = 99");
+  }
+  CHECK_THROWS_AS(sqlite_store::open(dir.path, {}), store_error);
+  raw_db db(dir.db_file());
+  CHECK(db.integer("PRAGMA user_version") > sqlite_store::schema_version);  // left untouched
+}
+
+TEST_CASE("sqlite store: a data dir that cannot be created is a store_error") {
+  temp_dir dir;
+  const auto blocker = dir.path / "not-a-dir";
+  std::ofstream(blocker) << "x";
+  CHECK_THROWS_AS(sqlite_store::open(blocker / "data", {}), store_error);
+}
