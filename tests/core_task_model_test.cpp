@@ -3,6 +3,8 @@
 #include "core/memory_store.hpp"
 #include "core/task_model.hpp"
 
+#include "support/task_events.hpp"
+
 #include <doctest/doctest.h>
 
 #include <boost/json/parse.hpp>
@@ -19,44 +21,14 @@ using namespace dh::core;
 using dh::protocol::task_action;
 using dh::protocol::task_event;
 using namespace std::chrono_literals;
+using dh::test::created;
+using dh::test::deleted;
+using dh::test::updated;
 
 namespace {
 
 const wall_time t0 = wall_time{std::chrono::sys_days{std::chrono::year{2026} / 1 / 3}} + 10h;
 
-// A parsed task event, as protocol::parse_ingest would produce it.
-struct event {
-  task_event e;
-
-  event(task_action action, std::string owner, std::string key, wall_time updated_at) {
-    e.action = action;
-    e.owner = std::move(owner);
-    e.task_key = key;
-    e.task_id = json::value(key);
-    e.updated_at = updated_at;
-    e.task = json::object{{"id", key}, {"status", false}};
-  }
-  event& shared(std::vector<std::string> users) {
-    std::sort(users.begin(), users.end());
-    e.shared_with = std::move(users);
-    e.sets_audience = true;
-    return *this;
-  }
-  event& completed(bool done = true) {
-    e.completed = done;
-    e.task["status"] = done;
-    return *this;
-  }
-  event& title(std::string_view text) {
-    e.task["title"] = json::string_view(text.data(), text.size());
-    return *this;
-  }
-  operator task_event() const { return e; }
-};
-
-event created(std::string owner, std::string key, wall_time at) { return {task_action::created, owner, key, at}; }
-event updated(std::string owner, std::string key, wall_time at) { return {task_action::updated, owner, key, at}; }
-event deleted(std::string owner, std::string key, wall_time at) { return {task_action::deleted, owner, key, at}; }
 
 // Plans and commits one batch, as a store does once it is durable.
 apply_result apply(task_model& model, std::vector<task_event> events, wall_time now = t0) {

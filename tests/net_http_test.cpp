@@ -12,8 +12,6 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <thread>
 
 using namespace dh::test;
@@ -30,23 +28,9 @@ struct raw_connection {
   asio::io_context ioc;
   tcp::socket socket{ioc};
 
-  explicit raw_connection(std::uint16_t port) {
-    socket.connect({asio::ip::make_address("127.0.0.1"), port});
-    timeval tv{5, 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
+  explicit raw_connection(std::uint16_t port) { socket.connect({asio::ip::make_address("127.0.0.1"), port}); }
   void send(std::string_view bytes) { asio::write(socket, asio::buffer(bytes)); }
-  // Everything the server sends until it closes (or 5 s pass). Plain recv(2): Asio's blocking
-  // reads would ignore SO_RCVTIMEO.
-  std::string read_all() {
-    std::string out;
-    char chunk[4096];
-    for (;;) {
-      const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
-      if (n <= 0) return out;
-      out.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
+  std::string read_all() { return read_until_closed(socket.native_handle()); }
 };
 
 // One ping/pong round trip of a session that is already open.

@@ -4,6 +4,8 @@
 #include "protocol/task_event.hpp"
 #include "protocol/timestamp.hpp"
 
+#include "support/task_events.hpp"
+
 #include <doctest/doctest.h>
 
 #include <boost/json/array.hpp>
@@ -20,11 +22,8 @@ using std::chrono::system_clock;
 
 namespace {
 
-// 2026-01-03T10:30:00.123Z stamps every event without an updatedAt.
-const system_clock::time_point fixed_now = std::chrono::sys_days{std::chrono::year{2026} / 1 / 3} +
-                                           std::chrono::hours{10} + std::chrono::minutes{30} +
-                                           std::chrono::milliseconds{123};
-constexpr std::string_view fixed_now_text = "2026-01-03T10:30:00.123Z";
+const auto fixed_now = dh::test::contract_time;
+constexpr auto fixed_now_text = dh::test::contract_time_text;
 
 system_clock::time_point at(std::string_view text) {
   auto t = parse_timestamp(text);

@@ -5,6 +5,8 @@
 #include "protocol/timestamp.hpp"
 #include "protocol/user_id.hpp"
 
+#include "support/task_events.hpp"
+
 #include <doctest/doctest.h>
 
 #include <boost/json/parse.hpp>
@@ -26,11 +28,8 @@ using std::chrono::system_clock;
 
 namespace {
 
-// 2026-01-03T10:30:00.123Z, the example timestamp of the contract.
-const system_clock::time_point fixed_now = std::chrono::sys_days{std::chrono::year{2026} / 1 / 3} +
-                                           std::chrono::hours{10} + std::chrono::minutes{30} +
-                                           std::chrono::milliseconds{123};
-constexpr std::string_view fixed_now_text = "2026-01-03T10:30:00.123Z";
+const auto fixed_now = dh::test::contract_time;
+constexpr auto fixed_now_text = dh::test::contract_time_text;
 
 bool is_wire_timestamp(std::string_view text) {
   static const std::regex pattern(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$)");

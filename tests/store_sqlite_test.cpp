@@ -2,6 +2,8 @@
 // persistence across restarts, history retention, all-or-nothing batches, refusing newer schemas.
 #include "store/sqlite_store.hpp"
 
+#include "support/task_events.hpp"
+
 #include <doctest/doctest.h>
 
 #include <boost/json/parse.hpp>
@@ -27,6 +29,9 @@ using dh::core::user_stats;
 using dh::core::wall_time;
 using dh::protocol::task_action;
 using dh::protocol::task_event;
+using dh::test::created;
+using dh::test::deleted;
+using dh::test::updated;
 using dh::store::sqlite_store;
 using namespace std::chrono_literals;
 
@@ -89,33 +94,6 @@ class raw_db {
   sqlite3* db_ = nullptr;
 };
 
-struct event {
-  task_event e;
-  event(task_action action, std::string owner, std::string key, wall_time updated_at) {
-    e.action = action;
-    e.owner = std::move(owner);
-    e.task_key = key;
-    e.task_id = json::value(key);
-    e.updated_at = updated_at;
-    e.task = json::object{{"id", key}, {"status", false}, {"priority", "medium"}};
-  }
-  event& shared(std::vector<std::string> users) {
-    std::sort(users.begin(), users.end());
-    e.shared_with = std::move(users);
-    e.sets_audience = true;
-    return *this;
-  }
-  event& completed() {
-    e.completed = true;
-    e.task["status"] = true;
-    return *this;
-  }
-  operator task_event() const { return e; }
-};
-
-event created(std::string owner, std::string key, wall_time at) { return {task_action::created, owner, key, at}; }
-event updated(std::string owner, std::string key, wall_time at) { return {task_action::updated, owner, key, at}; }
-event deleted(std::string owner, std::string key, wall_time at) { return {task_action::deleted, owner, key, at}; }
 
 std::unique_ptr<sqlite_store> open_store(const temp_dir& dir, history_settings settings = {}) {
   auto s = sqlite_store::open(dir.path, settings);

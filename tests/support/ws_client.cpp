@@ -62,13 +62,16 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
   tcp::socket socket(ioc);
   socket.connect(loopback(port));
   asio::write(socket, asio::buffer(bytes));
-  // Plain recv(2) with SO_RCVTIMEO: Asio's blocking reads would wait forever.
+  return read_until_closed(socket.native_handle());
+}
+
+std::string read_until_closed(int fd) {
   timeval tv{5, 0};
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string out;
   char chunk[4096];
   for (;;) {
-    const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+    const auto n = ::recv(fd, chunk, sizeof chunk, 0);
     if (n <= 0) return out;
     out.append(chunk, static_cast<std::size_t>(n));
   }

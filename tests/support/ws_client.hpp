@@ -25,6 +25,9 @@ http_reply http_post(std::uint16_t port, const std::string& target, const std::s
 
 // Sends raw bytes on a fresh connection and returns all the server sends until it closes (5 s at most).
 std::string raw_exchange(std::uint16_t port, const std::string& bytes);
+// Everything readable on a connected socket until the peer closes or 5 s pass. Plain recv(2)
+// with SO_RCVTIMEO: Asio's blocking reads would wait forever.
+std::string read_until_closed(int fd);
 
 class ws_client {
  public:

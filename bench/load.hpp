@@ -1,0 +1,42 @@
+// load.hpp — the load generator's scenarios against any server speaking the contract subset
+// (JWT connect, native-shape ingest, per-user task_update fan-out). Loopback only, bounded in
+// count and time; each returns its figures as JSON.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dh::bench {
+
+struct load_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8000;
+  std::uint16_t ingest_port = 0;  // 0: the same port (the Python baseline serves ingest apart)
+  std::string jwt_secret;
+  std::string ingest_key;
+  int server_pid = 0;          // for RSS and CPU readings (hold)
+  int connections = 1000;      // handshake: total; hold: held; fanout: users × per_user
+  int concurrency = 64;        // connection attempts in flight
+  int users = 100;             // fanout
+  int per_user = 2;            // fanout: connections per user
+  int rate = 10000;            // fanout: events per second posted
+  int batch = 50;              // fanout: events per POST
+  double seconds = 10;         // fanout/slow: posting time
+  double idle_seconds = 5;     // hold: CPU sampling time
+  double slow_share = 0.1;     // slow: share of connections that never read
+  int sources = 8;             // loopback source addresses 127.0.0.2… to pass the ephemeral-port limit
+  int count = 200;             // latency: events sent one at a time
+  std::string user = "bench-1";  // latency: the subscriber
+};
+
+boost::json::object run_latency(const load_options& o);
+
+boost::json::object run_handshake(const load_options& o);
+boost::json::object run_hold(const load_options& o);
+boost::json::object run_fanout(const load_options& o, bool with_slow_clients);
+
+}  // namespace dh::bench
