@@ -76,13 +76,23 @@ asio::awaitable<std::string> read_text(ws_stream& ws, beast::flat_buffer& buffer
   co_return beast::buffers_to_string(buffer.data());
 }
 
+// Whether a message's "type" is `type`, tolerating the spaces some JSON writers put after ':'.
+bool has_type(std::string_view text, std::string_view type) {
+  auto at = text.find(R"("type")");
+  if (at == std::string_view::npos) return false;
+  at += 6;
+  while (at < text.size() && (text[at] == ' ' || text[at] == ':')) ++at;
+  return text.substr(at).starts_with('"') && text.substr(at + 1).starts_with(type) &&
+         text.substr(at + 1 + type.size()).starts_with('"');
+}
+
 // Subscribes and waits for the first dashboard_update (servers send `subscribed` first).
 asio::awaitable<void> subscribe(ws_stream& ws, beast::flat_buffer& buffer, const std::string& user) {
   const auto msg = json::serialize(json::object{{"type", "subscribe_dashboard"}, {"payload", {{"userId", user}}}});
   co_await ws.async_write(asio::buffer(msg), asio::use_awaitable);
   for (;;) {
     const auto text = co_await read_text(ws, buffer);
-    if (text.find(R"("type":"dashboard_update")") != std::string::npos) co_return;
+    if (has_type(text, "dashboard_update")) co_return;
   }
 }
 
@@ -284,7 +294,7 @@ json::object run_fanout(const load_options& o, bool with_slow_clients) {
       auto [ec, n] = co_await r.ws->async_read(buffer, as_values);
       if (ec) co_return;
       const std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
-      if (text.find(R"("type":"task_update")") == std::string_view::npos) continue;
+      if (!has_type(text, "task_update")) continue;
       const auto seq = field(text, R"("seq":)");
       const auto sent = field(text, R"("sentAt":)");
       if (seq < 0 || sent < 0) continue;
