@@ -48,10 +48,14 @@ class statement {
     if (rc == SQLITE_DONE) return false;
     throw store_error(fmt::format("sqlite: {}", sqlite3_errmsg(db_)));
   }
+  // Runs a statement that returns no rows and makes it reusable, whether it succeeded or not:
+  // cached statements must never stay half-run after a failed batch.
   void run() {
-    step();
+    const int rc = sqlite3_step(stmt_);
+    std::string error = rc == SQLITE_DONE || rc == SQLITE_ROW ? std::string() : sqlite3_errmsg(db_);
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
+    if (!error.empty()) throw store_error(fmt::format("sqlite: {}", error));
   }
   std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::string text(int col) const {
@@ -99,7 +103,12 @@ constexpr const char* migrations[] = {
          at_ms INTEGER NOT NULL,
          payload TEXT NOT NULL,
          PRIMARY KEY (user_id, event_id)) WITHOUT ROWID;)",
+    // 2: age-based retention deletes by time without scanning every user's history.
+    R"(CREATE INDEX history_by_age ON history (at_ms);)",
 };
+
+// How often history older than --history-age is deleted; reads filter by age in between.
+constexpr auto age_trim_interval = std::chrono::minutes(1);
 
 // Rolls back unless committed: a failing batch leaves nothing behind.
 class transaction {
@@ -120,6 +129,20 @@ class transaction {
 
 }  // namespace
 
+struct sqlite_store::prepared {
+  explicit prepared(sqlite3* db)
+      : task(db,
+             "INSERT OR REPLACE INTO tasks (task_key, owner, audience, completed, deleted, updated_at_ms, task_id, task)"
+             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+        user(db,
+             "INSERT OR REPLACE INTO users (user_id, total, completed, last_event_id, updated_at_ms)"
+             " VALUES (?, ?, ?, ?, ?)"),
+        history(db, "INSERT INTO history (user_id, event_id, at_ms, payload) VALUES (?, ?, ?, ?)"),
+        trim_count(db, "DELETE FROM history WHERE user_id = ? AND event_id <= ?"),
+        trim_age(db, "DELETE FROM history WHERE at_ms < ?") {}
+  statement task, user, history, trim_count, trim_age;
+};
+
 std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& dir, core::history_settings settings) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -138,10 +161,16 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& di
   exec(db, "PRAGMA journal_mode=WAL");
   exec(db, "PRAGMA synchronous=FULL");  // 202 means durable: fsync each committed batch
   s->load();
+  s->statements_ = std::make_unique<prepared>(db);
   return s;
 }
 
-sqlite_store::~sqlite_store() { sqlite3_close_v2(db_); }
+sqlite_store::sqlite_store(key, sqlite3* db, core::history_settings settings) : db_(db), settings_(settings) {}
+
+sqlite_store::~sqlite_store() {
+  statements_.reset();  // finalized before the connection closes
+  sqlite3_close_v2(db_);
+}
 
 void sqlite_store::migrate() {
   statement version(db_, "PRAGMA user_version");
@@ -180,33 +209,37 @@ void sqlite_store::load() {
 
 void sqlite_store::write(const core::change_set& changes, core::wall_time now) {
   transaction tx(db_);
-  statement task(db_,
-                 "INSERT OR REPLACE INTO tasks (task_key, owner, audience, completed, deleted, updated_at_ms, task_id, task)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  auto& st = *statements_;
   for (const auto& [key, row] : changes.tasks) {
     json::array audience(row.audience.begin(), row.audience.end());
-    task.bind(1, key).bind(2, row.owner).bind(3, json::serialize(audience)).bind(4, std::int64_t{row.completed});
-    task.bind(5, std::int64_t{row.deleted}).bind(6, to_ms(row.updated_at)).bind(7, json::serialize(row.task_id));
-    task.bind(8, json::serialize(*row.task)).run();
+    st.task.bind(1, key).bind(2, row.owner).bind(3, json::serialize(audience)).bind(4, std::int64_t{row.completed});
+    st.task.bind(5, std::int64_t{row.deleted}).bind(6, to_ms(row.updated_at)).bind(7, json::serialize(row.task_id));
+    st.task.bind(8, json::serialize(*row.task)).run();
   }
-  statement user(db_,
-                 "INSERT OR REPLACE INTO users (user_id, total, completed, last_event_id, updated_at_ms)"
-                 " VALUES (?, ?, ?, ?, ?)");
   for (const auto& [id, stats] : changes.users) {
-    user.bind(1, id).bind(2, stats.total).bind(3, stats.completed);
-    user.bind(4, static_cast<std::int64_t>(stats.last_event_id)).bind(5, to_ms(stats.updated_at)).run();
+    st.user.bind(1, id).bind(2, stats.total).bind(3, stats.completed);
+    st.user.bind(4, static_cast<std::int64_t>(stats.last_event_id)).bind(5, to_ms(stats.updated_at)).run();
   }
-  statement history(db_, "INSERT INTO history (user_id, event_id, at_ms, payload) VALUES (?, ?, ?, ?)");
-  for (const auto& row : changes.history)
-    history.bind(1, row.user).bind(2, static_cast<std::int64_t>(row.event_id)).bind(3, to_ms(row.at)).bind(4, row.payload).run();
-  // Retention by count and by age, for the users this batch touched.
-  statement trim(db_, "DELETE FROM history WHERE user_id = ? AND (event_id <= ? OR at_ms < ?)");
-  const auto oldest_kept = to_ms(now - settings_.max_age);
-  for (const auto& [id, stats] : changes.users) {
-    const auto cutoff = static_cast<std::int64_t>(stats.last_event_id) - static_cast<std::int64_t>(settings_.max_events);
-    trim.bind(1, id).bind(2, cutoff).bind(3, oldest_kept).run();
+  for (const auto& row : changes.history) {
+    st.history.bind(1, row.user).bind(2, static_cast<std::int64_t>(row.event_id)).bind(3, to_ms(row.at));
+    st.history.bind(4, row.payload).run();
   }
+  trim_history(changes, now);
   tx.commit();
+}
+
+// Retention: by count for the users this batch touched (a range of the primary key), by age at
+// most once per age_trim_interval (reads skip expired rows in between).
+void sqlite_store::trim_history(const core::change_set& changes, core::wall_time now) {
+  auto& st = *statements_;
+  for (const auto& [id, stats] : changes.users) {
+    if (stats.last_event_id <= settings_.max_events) continue;
+    st.trim_count.bind(1, id).bind(2, static_cast<std::int64_t>(stats.last_event_id - settings_.max_events)).run();
+  }
+  if (now - last_age_trim_ >= age_trim_interval) {
+    st.trim_age.bind(1, to_ms(now - settings_.max_age)).run();
+    last_age_trim_ = now;
+  }
 }
 
 core::apply_result sqlite_store::apply(const std::vector<protocol::task_event>& events, core::wall_time now) {

@@ -24,7 +24,7 @@ class sqlite_store final : public core::store {
   core::history_page history(const std::string& user, std::uint64_t after, std::size_t limit,
                              core::wall_time now) override;
 
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
   static constexpr const char* file_name = "dashboard-hub.db";
 
   // Only open() can make the key, so only open() constructs.
@@ -32,16 +32,20 @@ class sqlite_store final : public core::store {
     friend class sqlite_store;
     key() = default;
   };
-  sqlite_store(key, sqlite3* db, core::history_settings settings) : db_(db), settings_(settings) {}
+  sqlite_store(key, sqlite3* db, core::history_settings settings);
 
  private:
   void migrate();
   void load();
   void write(const core::change_set& changes, core::wall_time now);
+  void trim_history(const core::change_set& changes, core::wall_time now);
 
+  struct prepared;  // the write path's statements, prepared once at open
   sqlite3* db_;
   core::history_settings settings_;
   core::task_model model_;
+  std::unique_ptr<prepared> statements_;
+  core::wall_time last_age_trim_{};
 };
 
 }  // namespace dh::store
