@@ -16,6 +16,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 namespace dh::net {
 
@@ -204,17 +207,32 @@ asio::awaitable<void> close_with(session& s, const core::close_request& request)
   (void)ec;  // the peer may already be gone; the connection ends either way
 }
 
+// TCP_CORK holds a burst's frames in the kernel until the last one is written, so a burst goes
+// out as few packets instead of one per frame. Beast's own pong replies simply join the burst.
+void set_cork(session& s, bool on) {
+  const int value = on ? 1 : 0;
+  ::setsockopt(beast::get_lowest_layer(s.ws).socket().native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+}
+
 asio::awaitable<void> write_loop(session& s) {
   bool clean = true;
+  bool corked = false;
+  std::optional<core::outbound> next;
   for (;;) {
     if (auto request = s.out->take_close_request()) {
+      if (corked) set_cork(s, false);
       co_await close_with(s, *request);
       break;
     }
     // Drain what is queued before waiting again: a burst costs one wake-up.
-    auto item = s.out->try_receive();
-    if (!item) item = co_await s.out->receive();
+    auto item = next ? std::exchange(next, std::nullopt) : s.out->try_receive();
+    if (!item) {
+      if (corked) set_cork(s, corked = false);
+      item = co_await s.out->receive();
+    }
     if (!item) break;
+    next = s.out->try_receive();
+    if (next && !corked) set_cork(s, corked = true);
     if (!co_await write_item(s, *item)) {
       clean = false;
       break;
