@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# test.sh — installs what is missing, then builds and runs every test twice: a debug build, and
-# an AddressSanitizer + UndefinedBehaviorSanitizer build. Exits non-zero if anything fails.
+# test.sh — installs what is missing, runs a short smoke of every benchmark scenario against
+# dashboard-hub and the baselines (the tools work, nothing is lost), then builds and runs every
+# test twice: a debug build, and an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# Exits non-zero if anything fails; ctest's summary of the sanitizer run comes last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+echo "=== benchmark smoke (small and short: checks the tools, not speed)"
+bash scripts/bench-setup.sh go node python
+for scenario in fanout slow handshake hold; do
+  python3 bench/compare "$scenario" --smoke --no-build
+done
 for preset in debug asan; do
   echo "=== ${preset}: configure, build, test"
   cmake --workflow --preset "${preset}"

@@ -79,6 +79,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
           co_return;
         }
         stream.expires_never();
+        buffer = {};  // the HTTP read buffer is idle for the whole WebSocket session: release it
         co_await run_ws_session(ctx, std::move(stream), std::move(req), std::move(*target), remote);
         co_return;
       }
