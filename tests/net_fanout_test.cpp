@@ -269,3 +269,27 @@ TEST_CASE("Dapr discovery names the topic and the ingest route") {
   CHECK(subs.at(0).at("topic") == json::value("task-updates"));
   CHECK(subs.at(0).at("route") == json::value("/api/v1/events"));
 }
+
+TEST_CASE("a session that acks is cut as a slow consumer past its ack window; acking keeps it") {
+  auto settings = default_settings();
+  settings.hub.ack_window = 3;
+  settings.hub.batch_window = std::chrono::milliseconds(0);
+  test_server srv(settings);
+  ws_client acker, lagger;
+  open_session(acker, srv, "1");
+  open_session(lagger, srv, "1");
+  subscribe(acker, {{"userId", 1}});
+  subscribe(lagger, {{"userId", 1}});
+  for (auto* c : {&acker, &lagger}) c->send_json({{"type", "ack"}, {"payload", {{"id", "0"}}}});  // both ack from now on
+  for (int i = 1; i <= 6; ++i) {
+    REQUIRE(post_events(srv, task_event("created", 1, i)).status == 202);
+    auto update = read_until(acker, [](const json::object& m) { return type_of(m) == "task_update"; }).back();
+    acker.send_json({{"type", "ack"}, {"payload", {{"id", update.at("id")}}}});
+  }
+  // The lagger read nothing and acked nothing after id 0: more than 3 unacked ends it.
+  auto seen = read_until(lagger, [](const json::object& m) { return type_of(m) == "error"; });
+  CHECK(seen.back().at("payload").at("code") == json::value("SLOW_CONSUMER"));
+  CHECK(lagger.read_until_close() == 4013);
+  acker.send_ping();
+  CHECK(type_of(read_until(acker, [](const json::object& m) { return type_of(m) == "pong"; }).back()) == "pong");
+}
