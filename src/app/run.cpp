@@ -9,6 +9,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +17,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -62,7 +64,13 @@ void print_dev_banner(const config& cfg, std::uint16_t port) {
 int run_server(const config& cfg) {
   core::logger log(cfg.log_level, cfg.log_format);
   core::clock clock;
-  asio::io_context ioc(static_cast<int>(cfg.threads));
+  // One io_context per thread: a session and its wake-ups stay on one thread. The first also
+  // runs the hub, the acceptor and the signals.
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  for (unsigned i = 0; i < cfg.threads; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
+  asio::io_context& ioc = *loops.front();
+  std::vector<asio::any_io_executor> connection_executors;
+  for (auto& loop : loops) connection_executors.push_back(loop->get_executor());
   auto verifier = protocol::jwt_verifier::create(cfg.jwt);
   if (!verifier) {
     fmt::print(stderr, "dashboard-hub: {}\n", verifier.error());
@@ -80,7 +88,8 @@ int run_server(const config& cfg) {
   }
   // One thread owns the store: SQLite work is serialised and never runs on a network thread.
   asio::thread_pool store_thread(1);
-  net::server srv(ioc, cfg.server, std::move(*verifier), clock, log, *store, store_thread.get_executor());
+  net::server srv(ioc, cfg.server, std::move(*verifier), clock, log, *store, store_thread.get_executor(),
+                  connection_executors);
   asio::ip::tcp::endpoint endpoint;
   try {
     endpoint = srv.listen();
@@ -104,9 +113,15 @@ int run_server(const config& cfg) {
     asio::co_spawn(ioc, drain(ioc, srv, cfg.drain_timeout, log), asio::detached);
   });
 
+  // The other loops idle until connections arrive; the guards keep them running until the drain.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::jthread> workers;
-  for (unsigned i = 1; i < cfg.threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
+  for (std::size_t i = 1; i < loops.size(); ++i) {
+    guards.push_back(asio::make_work_guard(*loops[i]));
+    workers.emplace_back([loop = loops[i].get()] { loop->run(); });
+  }
   ioc.run();
+  for (std::size_t i = 1; i < loops.size(); ++i) loops[i]->stop();
   for (auto& w : workers) w.join();
   store_thread.join();
   log.info("stopped");

@@ -13,9 +13,12 @@ namespace dh::net {
 
 namespace {
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
+                                  const std::vector<asio::any_io_executor>& executors) {
+  std::size_t turn = 0;
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), as_values);
+    const auto& home = executors[turn++ % executors.size()];
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(home), as_values);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Typically EMFILE: keep serving the connections we have and try again shortly.
@@ -39,11 +42,15 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx) 
 }  // namespace
 
 server::server(asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
-               const core::logger& log, core::store& store, asio::any_io_executor store_executor)
+               const core::logger& log, core::store& store, asio::any_io_executor store_executor,
+               std::vector<asio::any_io_executor> connection_executors)
     : ioc_(ioc),
       hub_(ioc.get_executor(), settings.hub, clock, store, store_executor, log),
       context_{std::move(settings), std::move(jwt), clock, log, hub_, store, std::move(store_executor)},
-      acceptor_(asio::make_strand(ioc)) {}
+      connection_executors_(std::move(connection_executors)),
+      acceptor_(asio::make_strand(ioc)) {
+  if (connection_executors_.empty()) connection_executors_.push_back(ioc.get_executor());
+}
 
 tcp::endpoint server::listen() {
   const auto address = asio::ip::make_address(context_.settings.bind);
@@ -52,7 +59,7 @@ tcp::endpoint server::listen() {
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(acceptor_, context_), [this](std::exception_ptr e) {
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(acceptor_, context_, connection_executors_), [this](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);

@@ -53,8 +53,11 @@ struct server_context {
 
 class server {
  public:
+  // The hub and the acceptor run on `ioc`; connections on `connection_executors` in turn (none
+  // given: on `ioc` too). One io_context per thread keeps a session's wake-ups on its own thread.
   server(boost::asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
-         const core::logger& log, core::store& store, boost::asio::any_io_executor store_executor);
+         const core::logger& log, core::store& store, boost::asio::any_io_executor store_executor,
+         std::vector<boost::asio::any_io_executor> connection_executors = {});
 
   // Binds and starts accepting; returns the bound endpoint (port 0 picks a free one).
   boost::asio::ip::tcp::endpoint listen();
@@ -66,6 +69,7 @@ class server {
   boost::asio::io_context& ioc_;
   core::hub hub_;
   server_context context_;
+  std::vector<boost::asio::any_io_executor> connection_executors_;
   boost::asio::ip::tcp::acceptor acceptor_;
 };
 
