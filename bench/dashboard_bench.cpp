@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
       "seconds", po::value(&o.seconds)->default_value(o.seconds), "fanout/slow: posting time")(
       "idle-seconds", po::value(&o.idle_seconds)->default_value(o.idle_seconds), "hold: CPU sampling time")(
       "slow-share", po::value(&o.slow_share)->default_value(o.slow_share), "slow: share of clients that never read")(
-      "sources", po::value(&o.sources)->default_value(o.sources), "loopback source addresses 127.0.0.2…")(
+      "sources", po::value(&o.sources)->default_value(o.sources), "loopback source addresses 127.0.N.2…")(
+      "source-net", po::value(&o.source_net)->default_value(o.source_net), "N, the third octet of the source addresses")(
       "label", po::value(&label)->default_value(label), "server name in the output")(
       "json", po::value(&json_path), "write the figures to this file");
   po::positional_options_description positional;
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     if (o.count < 1 || o.count > 1'000'000) throw std::runtime_error("--count must be 1..1000000");
     if (o.connections < 1 || o.connections > 200'000) throw std::runtime_error("--connections must be 1..200000");
     if (o.seconds <= 0 || o.seconds > 600) throw std::runtime_error("--seconds must be in (0, 600]");
+    if (o.source_net < 0 || o.source_net > 255) throw std::runtime_error("--source-net must be 0..255");
     json::object result;
     if (scenario == "latency") result = dh::bench::run_latency(o);
     else if (scenario == "handshake") result = dh::bench::run_handshake(o);

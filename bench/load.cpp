@@ -54,14 +54,15 @@ std::string mint(const load_options& o, const std::string& user) {
 
 std::string user_name(int i) { return fmt::format("u{}", i); }
 
-// Connects from 127.0.0.(2 + n % sources) so many connections fit in the ephemeral port range.
+// Connects from 127.0.<source_net>.(2 + n % sources) so many connections fit in the ephemeral
+// port range.
 asio::awaitable<std::unique_ptr<ws_stream>> open_ws(const load_options& o, int n, const std::string& user,
                                                     const std::string& token) {
   auto ex = co_await asio::this_coro::executor;
   tcp::socket socket(ex);
   socket.open(tcp::v4());
   socket.set_option(tcp::socket::reuse_address(true));
-  const auto source = asio::ip::make_address_v4(fmt::format("127.0.0.{}", 2 + n % std::max(1, o.sources)));
+  const auto source = asio::ip::make_address_v4(fmt::format("127.0.{}.{}", o.source_net, 2 + n % std::max(1, o.sources)));
   socket.bind({source, 0});
   co_await socket.async_connect({asio::ip::make_address(o.host), o.port}, asio::use_awaitable);
   socket.set_option(tcp::no_delay(true));

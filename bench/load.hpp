@@ -28,7 +28,8 @@ struct load_options {
   double seconds = 10;         // fanout/slow: posting time
   double idle_seconds = 5;     // hold: CPU sampling time
   double slow_share = 0.1;     // slow: share of connections that never read
-  int sources = 8;             // loopback source addresses 127.0.0.2… to pass the ephemeral-port limit
+  int sources = 8;             // loopback source addresses 127.0.<source_net>.2… to pass the ephemeral-port limit
+  int source_net = 0;          // third octet of those addresses: a fresh one per run avoids the last run's TIME_WAITs
   int count = 200;             // latency: events sent one at a time
   std::string user = "bench-1";  // latency: the subscriber
 };
