@@ -1,7 +1,10 @@
 #include "net/api.hpp"
 
+#include "net/routes.hpp"
+
 #include "core/blocking.hpp"
 #include "protocol/ingest.hpp"
+#include "protocol/messages.hpp"
 #include "protocol/timestamp.hpp"
 #include "protocol/user_id.hpp"
 
@@ -9,7 +12,6 @@
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
-#include <charconv>
 
 namespace dh::net {
 
@@ -21,14 +23,7 @@ constexpr std::size_t default_page = 100;
 constexpr std::size_t max_page = 1000;
 
 response json_response(const request& req, http::status status, std::string body) {
-  response res{status, req.version()};
-  res.set(http::field::server, "dashboard-hub");
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.keep_alive(req.keep_alive());
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
+  return make_response(status, std::move(body), req.version(), req.keep_alive(), "application/json");
 }
 
 response json_error(const request& req, http::status status, std::string_view code, std::string_view message) {
@@ -43,24 +38,11 @@ bool same_secret(std::string_view given, std::string_view expected) {
   return diff == 0;
 }
 
-std::string_view bearer(const request& req) {
-  const std::string_view auth = req[http::field::authorization];
-  if (auth.size() > 7 && (auth.starts_with("Bearer ") || auth.starts_with("bearer "))) return auth.substr(7);
-  return {};
-}
-
-std::optional<std::uint64_t> parse_u64(std::string_view text) {
-  std::uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return n;
-}
-
 asio::awaitable<response> ingest(server_context& ctx, const request& req) {
   if (req.method() != http::verb::post) co_return json_error(req, http::status::method_not_allowed, "METHOD_NOT_ALLOWED", "use POST");
   if (ctx.settings.ingest_key.empty())
     co_return json_error(req, http::status::service_unavailable, "INGEST_DISABLED", "start the server with --ingest-key");
-  std::string_view key = bearer(req);
+  std::string_view key = authorization_bearer(req);
   if (key.empty()) key = req["dapr-api-token"];  // a Dapr sidecar configured with APP_API_TOKEN
   if (!same_secret(key, ctx.settings.ingest_key))
     co_return json_error(req, http::status::unauthorized, "UNAUTHORIZED", "missing or wrong ingest key");
@@ -99,7 +81,7 @@ asio::awaitable<response> ingest(server_context& ctx, const request& req) {
 
 // The user's JWT must name the user of the path, as on the WebSocket.
 std::optional<response> check_user_token(server_context& ctx, const request& req, const std::string& user) {
-  auto verified = ctx.jwt.verify(bearer(req), ctx.clock.wall_now());
+  auto verified = ctx.jwt.verify(authorization_bearer(req), ctx.clock.wall_now());
   if (!verified) {
     const auto& info = protocol::info(verified.error().code);
     return json_error(req, http::status::unauthorized, info.code, verified.error().message);
@@ -128,11 +110,11 @@ asio::awaitable<response> events(server_context& ctx, const request& req, std::s
   std::size_t limit = default_page;
   for (const auto& p : url.params()) {
     if (p.key == "since") {
-      auto n = parse_u64(p.value);
+      auto n = protocol::parse_event_id(p.value);
       if (!n) co_return json_error(req, http::status::bad_request, "INVALID_REQUEST", "since must be an event id");
       since = *n;
     } else if (p.key == "limit") {
-      auto n = parse_u64(p.value);
+      auto n = protocol::parse_event_id(p.value);
       if (!n || *n == 0 || *n > max_page)
         co_return json_error(req, http::status::bad_request, "INVALID_REQUEST", fmt::format("limit must be 1..{}", max_page));
       limit = static_cast<std::size_t>(*n);

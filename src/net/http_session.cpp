@@ -24,16 +24,6 @@ asio::awaitable<bool> write_response(beast::tcp_stream& stream, response res) {
   co_return !ec;
 }
 
-response simple(http::status status, std::string_view body, unsigned version, bool keep_alive) {
-  response res{status, version};
-  res.set(http::field::server, "dashboard-hub");
-  res.set(http::field::content_type, "text/plain; charset=utf-8");
-  res.keep_alive(keep_alive);
-  res.body() = std::string(body);
-  res.prepare_payload();
-  return res;
-}
-
 std::string remote_of(const beast::tcp_stream& stream) {
   boost::system::error_code ec;
   const auto ep = stream.socket().remote_endpoint(ec);
@@ -66,7 +56,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
                               ? http::status::payload_too_large
                               : http::status::bad_request;
       ctx.log.debug("bad request from {}: {}", remote, ec.message());
-      co_await write_response(stream, simple(status, "bad request\n", 11, false));
+      co_await write_response(stream, make_response(status, "bad request\n", 11, false));
       stream.socket().shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
@@ -75,7 +65,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
       if (auto target = match_ws_target(req.target())) {
         if (!origin_allowed(req, ctx.settings)) {
           ctx.log.info("upgrade refused from {}: origin not allowed", remote);
-          co_await write_response(stream, simple(http::status::forbidden, "origin not allowed\n", req.version(), false));
+          co_await write_response(stream, make_response(http::status::forbidden, "origin not allowed\n", req.version(), false));
           co_return;
         }
         stream.expires_never();

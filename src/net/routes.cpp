@@ -15,17 +15,22 @@ constexpr std::string_view ws_prefix = "/ws/dashboard/";
 
 response text_response(const request& req, http::status status, std::string body,
                        std::string_view content_type = "text/plain; charset=utf-8") {
-  response res{status, req.version()};
+  return make_response(status, std::move(body), req.version(), req.keep_alive(), content_type);
+}
+
+}  // namespace
+
+response make_response(http::status status, std::string body, unsigned version, bool keep_alive,
+                       std::string_view content_type) {
+  response res{status, version};
   res.set(http::field::server, "dashboard-hub");
   res.set(http::field::content_type, content_type);
   res.set(http::field::cache_control, "no-store");
-  res.keep_alive(req.keep_alive());
+  res.keep_alive(keep_alive);
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }
-
-}  // namespace
 
 std::optional<ws_target> match_ws_target(std::string_view target) {
   auto url = boost::urls::parse_origin_form(target);
@@ -45,15 +50,19 @@ std::optional<ws_target> match_ws_target(std::string_view target) {
   return out;
 }
 
-std::string bearer_token(const request& req, const ws_target& target) {
-  if (!target.token.empty()) return target.token;
-  const auto auth = req[http::field::authorization];
+std::string_view authorization_bearer(const request& req) {
+  const std::string_view auth = req[http::field::authorization];
   constexpr std::string_view scheme = "Bearer ";
   if (auth.size() > scheme.size() && std::equal(scheme.begin(), scheme.end(), auth.begin(), [](char a, char b) {
         return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
       }))
-    return std::string(auth.substr(scheme.size()));
+    return auth.substr(scheme.size());
   return {};
+}
+
+std::string bearer_token(const request& req, const ws_target& target) {
+  if (!target.token.empty()) return target.token;
+  return std::string(authorization_bearer(req));
 }
 
 bool origin_allowed(const request& req, const server_settings& settings) {

@@ -20,6 +20,13 @@ struct ws_target {
 // The WebSocket target of `/ws/dashboard/{userId}`, or nullopt for any other path.
 std::optional<ws_target> match_ws_target(std::string_view target);
 
+// A complete response with the server's standard headers.
+response make_response(http::status status, std::string body, unsigned version, bool keep_alive,
+                       std::string_view content_type = "text/plain; charset=utf-8");
+
+// The credentials of `Authorization: Bearer <credentials>` (scheme case-insensitive), or empty.
+std::string_view authorization_bearer(const request& req);
+
 // The token from ?token= or, failing that, `Authorization: Bearer`.
 std::string bearer_token(const request& req, const ws_target& target);
 

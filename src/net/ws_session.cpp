@@ -15,7 +15,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -299,13 +298,6 @@ asio::awaitable<void> reject(ws_stream& ws, const server_context& ctx, failure f
   (void)close_ec;
 }
 
-std::optional<std::uint64_t> parse_event_id(std::string_view text) {
-  std::uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return n;
-}
-
 // Whether history still holds every event after `after`, for connection_success.recovered.
 asio::awaitable<bool> history_covers(server_context& ctx, std::string user, std::uint64_t after) {
   try {
@@ -367,7 +359,7 @@ asio::awaitable<void> run_ws_session(server_context& ctx, beast::tcp_stream stre
   }
   std::optional<std::uint64_t> resume_from;
   if (target.last_event_id) {
-    resume_from = parse_event_id(*target.last_event_id);
+    resume_from = protocol::parse_event_id(*target.last_event_id);
     if (!resume_from) {
       failure f{errc::invalid_message, "lastEventId must be a string of decimal digits", {}};
       co_await reject(ws, ctx, std::move(f), remote);

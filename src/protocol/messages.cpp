@@ -25,13 +25,7 @@ failure invalid(std::string message, std::string_view type = {}) {
 std::optional<std::uint64_t> event_id_from_json(const json::value& v) {
   if (const auto* i = v.if_int64()) return *i >= 0 ? std::optional<std::uint64_t>(*i) : std::nullopt;
   if (const auto* u = v.if_uint64()) return *u;
-  if (const auto* s = v.if_string()) {
-    if (s->empty() || s->size() > 20) return std::nullopt;
-    std::uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), n);
-    if (ec != std::errc{} || end != s->data() + s->size()) return std::nullopt;
-    return n;
-  }
+  if (const auto* s = v.if_string()) return parse_event_id(*s);
   return std::nullopt;
 }
 
@@ -99,6 +93,14 @@ decode_result decode_refresh(const json::object& payload) {
 }
 
 }  // namespace
+
+std::optional<std::uint64_t> parse_event_id(std::string_view text) noexcept {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return n;
+}
 
 decode_result decode_client_message(std::string_view text) {
   std::error_code ec;

@@ -39,6 +39,9 @@ struct refresh_token {
 
 using client_message = std::variant<subscribe_dashboard, unsubscribe_dashboard, ping, ack, refresh_token>;
 
+// An event id as it travels in text ("42"): decimal digits only, or nullopt.
+std::optional<std::uint64_t> parse_event_id(std::string_view text) noexcept;
+
 // Decodes one text frame. Every rejection is INVALID_MESSAGE with a message naming the fault.
 boost::system::result<client_message, failure> decode_client_message(std::string_view text);
 
