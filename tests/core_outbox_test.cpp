@@ -189,17 +189,11 @@ TEST_CASE("outbox receive() in a coroutine") {
   }
 }
 
-TEST_CASE("outbox wait_close_requested completes on a close request") {
+TEST_CASE("outbox on_close_requested fires on a close request") {
   asio::io_context ioc;
   outbox box(ioc.get_executor(), 4);
   bool woke = false;
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        co_await box.wait_close_requested();
-        woke = true;
-      },
-      asio::detached);
+  box.on_close_requested([&woke] { woke = true; });
   ioc.poll();
   CHECK_FALSE(woke);
   box.request_close({1000, nullptr, "bye"});
@@ -207,17 +201,11 @@ TEST_CASE("outbox wait_close_requested completes on a close request") {
   CHECK(woke);
 }
 
-TEST_CASE("outbox wait_close_requested completes on shut_down") {
+TEST_CASE("outbox on_close_requested fires on shut_down") {
   asio::io_context ioc;
   outbox box(ioc.get_executor(), 4);
   bool woke = false;
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        co_await box.wait_close_requested();
-        woke = true;
-      },
-      asio::detached);
+  box.on_close_requested([&woke] { woke = true; });
   ioc.poll();
   CHECK_FALSE(woke);
   box.shut_down();

@@ -51,11 +51,6 @@ std::optional<outbound> outbox::try_receive() {
   return out;
 }
 
-asio::awaitable<void> outbox::wait_close_requested() {
-  auto [ec] = co_await close_signal_.async_receive(asio::as_tuple(asio::use_awaitable));
-  (void)ec;  // a close request and a shut-down both mean "stop waiting"
-}
-
 void outbox::shut_down() {
   channel_.close();
   close_signal_.close();

@@ -48,8 +48,13 @@ class outbox {
   bool close_requested() const noexcept { return close_requested_.load(std::memory_order_acquire); }
   std::optional<close_request> take_close_request();
 
-  // Completes once a close is requested or the outbox is shut down (for the close guard).
-  boost::asio::awaitable<void> wait_close_requested();
+  // Calls `handler()` once, through the outbox's executor, when a close is requested or the
+  // outbox is shut down (for the close guard). A callback, not a coroutine: it waits for the
+  // whole life of every connection, and a coroutine frame per connection is memory.
+  template <class Handler>
+  void on_close_requested(Handler handler) {
+    close_signal_.async_receive([handler = std::move(handler)](boost::system::error_code) mutable { handler(); });
+  }
 
   // Writer side. receive() yields nullopt once the outbox is shut down.
   boost::asio::awaitable<std::optional<outbound>> receive();

@@ -4,6 +4,7 @@
 #include "net/routes.hpp"
 #include "net/ws_session.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -68,9 +69,12 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
           co_await write_response(stream, make_response(http::status::forbidden, "origin not allowed\n", req.version(), false));
           co_return;
         }
+        // The WebSocket session gets its own coroutine and only the socket, so this frame, the
+        // parser, the read buffer and tcp_stream's timers are freed for the session's whole life.
         stream.expires_never();
-        buffer = {};  // the HTTP read buffer is idle for the whole WebSocket session: release it
-        co_await run_ws_session(ctx, std::move(stream), std::move(req), std::move(*target), remote);
+        auto executor = stream.get_executor();
+        asio::co_spawn(executor, run_ws_session(ctx, stream.release_socket(), std::move(req), std::move(*target), remote),
+                       report_failure(ctx));
         co_return;
       }
     }

@@ -1,6 +1,6 @@
 // http_session.hpp — serves one accepted TCP connection: reads requests with header and body
-// limits, answers plain routes, and hands a WebSocket upgrade to ws_session. Runs on the
-// connection's strand.
+// limits, answers plain routes, and hands a WebSocket upgrade's socket to a ws_session coroutine
+// of its own. Runs on the connection's executor (one thread or a strand).
 #pragma once
 
 #include "net/net.hpp"

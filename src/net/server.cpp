@@ -14,11 +14,14 @@ namespace dh::net {
 namespace {
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
-                                  const std::vector<asio::any_io_executor>& executors) {
+                                  const std::vector<asio::any_io_executor>& executors, bool use_strands) {
   std::size_t turn = 0;
   for (;;) {
     const auto& home = executors[turn++ % executors.size()];
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(home), as_values);
+    // A loop run by one thread is already a strand; a strand executor would also cost every
+    // I/O object of the connection a heap block (it does not fit any_io_executor's buffer).
+    tcp::socket socket(use_strands ? asio::any_io_executor(asio::make_strand(home)) : home);
+    auto [ec] = co_await acceptor.async_accept(socket, as_values);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Typically EMFILE: keep serving the connections we have and try again shortly.
@@ -28,14 +31,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
       continue;
     }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, run_http_session(ctx, std::move(socket)), [&ctx](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        ctx.log.error("INTERNAL_ERROR in connection: {}", ex.what());
-      }
-    });
+    asio::co_spawn(executor, run_http_session(ctx, std::move(socket)), report_failure(ctx));
   }
 }
 
@@ -48,6 +44,7 @@ server::server(asio::io_context& ioc, server_settings settings, protocol::jwt_ve
       hub_(ioc.get_executor(), settings.hub, clock, store, store_executor, log),
       context_{std::move(settings), std::move(jwt), clock, log, hub_, store, std::move(store_executor)},
       connection_executors_(std::move(connection_executors)),
+      use_strands_(connection_executors_.empty()),
       acceptor_(asio::make_strand(ioc)) {
   if (connection_executors_.empty()) connection_executors_.push_back(ioc.get_executor());
 }
@@ -59,7 +56,7 @@ tcp::endpoint server::listen() {
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(acceptor_, context_, connection_executors_), [this](std::exception_ptr e) {
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(acceptor_, context_, connection_executors_, use_strands_), [this](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);

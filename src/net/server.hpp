@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -51,10 +52,24 @@ struct server_context {
   std::atomic<bool> draining{false};
 };
 
+// The completion of a connection's top-level coroutine: an exception that escaped it is a bug
+// of ours, logged as INTERNAL_ERROR; the connection itself is already gone with its coroutine.
+inline auto report_failure(const server_context& ctx) {
+  return [&ctx](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      ctx.log.error("INTERNAL_ERROR in connection: {}", ex.what());
+    }
+  };
+}
+
 class server {
  public:
-  // The hub and the acceptor run on `ioc`; connections on `connection_executors` in turn (none
-  // given: on `ioc` too). One io_context per thread keeps a session's wake-ups on its own thread.
+  // The hub and the acceptor run on `ioc`; connections on `connection_executors` in turn, each of
+  // which must be run by one thread (one io_context per thread keeps a session's wake-ups on its
+  // own thread). None given: connections run on `ioc`, which may have many threads, one strand each.
   server(boost::asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
          const core::logger& log, core::store& store, boost::asio::any_io_executor store_executor,
          std::vector<boost::asio::any_io_executor> connection_executors = {});
@@ -70,6 +85,7 @@ class server {
   core::hub hub_;
   server_context context_;
   std::vector<boost::asio::any_io_executor> connection_executors_;
+  bool use_strands_;
   boost::asio::ip::tcp::acceptor acceptor_;
 };
 

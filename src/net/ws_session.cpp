@@ -7,7 +7,7 @@
 #include "protocol/messages.hpp"
 #include "protocol/user_id.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -24,19 +24,35 @@ namespace dh::net {
 namespace {
 
 namespace websocket = beast::websocket;
-using ws_stream = websocket::stream<beast::tcp_stream>;
+// Over the bare socket: Beast's tcp_stream would add two timers per connection that the
+// session never uses (its own timer does liveness, Beast's handshake timeout does the rest).
+using ws_stream = websocket::stream<tcp::socket>;
 using protocol::errc;
 using protocol::failure;
 
 // An idle connection keeps one read pending, and that read owns a buffer of this size: small,
-// because client messages are small and 50,000 idle connections must fit in 1 GiB.
-constexpr std::size_t read_chunk = 1024;
+// because client messages are small and 50,000 idle connections must fit in 1 GiB. A larger
+// message is read in several chunks.
+constexpr std::size_t read_chunk = 512;
 
-// Everything one connection owns. Lives in run_ws_session's frame; the loops borrow it, and
-// all of them run on the connection's strand, so plain members need no locking.
+// Everything one connection owns, on the heap and shared by its parts: the reader and writer
+// coroutines, the timer's handler and the close notification. All of them run on the
+// connection's executor (one thread or a strand), so plain members need no locking. Nothing
+// else lives per connection: no coroutine waits on the others, so an idle connection costs
+// this object, Beast's stream and two suspended coroutines.
 struct session {
+  session(server_context& c, tcp::socket socket, std::string from)
+      : ctx(c),
+        ws(std::move(socket)),
+        id(c.hub.new_session_id()),
+        remote(std::move(from)),
+        out(std::make_shared<core::outbox>(ws.get_executor(), c.settings.outbox_capacity)),
+        limiter(c.settings.rate_limit, c.clock.steady_now()),
+        live(c.settings.liveness, c.clock.steady_now()),
+        timer(ws.get_executor()) {}
+
   server_context& ctx;
-  ws_stream& ws;
+  ws_stream ws;
   std::string user_id;
   std::uint64_t id;
   std::string session_id;
@@ -44,9 +60,10 @@ struct session {
   std::shared_ptr<core::outbox> out;
   core::rate_limiter limiter;
   core::liveness live;
-  asio::steady_timer watchdog;
-  asio::steady_timer close_timer;
+  asio::steady_timer timer;  // the liveness deadlines; once a close is requested, its grace
+  std::optional<core::steady_time> close_deadline;
   std::optional<std::uint64_t> resume_from;  // ?lastEventId=, used by the first subscribe without one
+  int loops_running = 0;
   bool stopped = false;
   std::uint16_t close_code = 0;  // what we closed with, for the access log
 };
@@ -61,8 +78,12 @@ void stop(session& s) {
   if (s.stopped) return;
   s.stopped = true;
   s.out->shut_down();
-  s.watchdog.cancel();
-  s.close_timer.cancel();
+  s.timer.cancel();
+}
+
+void drop_connection(session& s) {
+  boost::system::error_code ignored;
+  s.ws.next_layer().close(ignored);  // unblocks a pending read or write
 }
 
 void fail(session& s, failure f, std::optional<std::chrono::milliseconds> retry_after = std::nullopt) {
@@ -70,6 +91,7 @@ void fail(session& s, failure f, std::optional<std::chrono::milliseconds> retry_
   s.ctx.log.info("session {} user={} error {}: {}", s.session_id, s.user_id, info.code, f.message);
   auto text = protocol::encode_error(f, s.ctx.clock.wall_now(), retry_after);
   s.out->request_close({info.close_code, core::make_frame(std::move(text)), std::string(info.code)});
+  s.timer.cancel();  // the timer now guards the close: see on_timer
 }
 
 void send(session& s, std::string text) {
@@ -81,21 +103,16 @@ void send(session& s, std::string text) {
 
 enum class read_outcome { message, oversize, closed };
 
-// Reads one message in chunks so an oversized one is refused after max_message_bytes, not
-// after buffering whatever length the peer claims.
-asio::awaitable<read_outcome> read_message(session& s, beast::flat_buffer& buffer) {
-  buffer.clear();
-  do {
-    auto [ec, n] = co_await s.ws.async_read_some(buffer, read_chunk, as_values);
-    (void)n;
-    if (ec) {
-      if (ec != websocket::error::closed && ec != asio::error::operation_aborted)
-        s.ctx.log.debug("session {} read ended: {}", s.session_id, ec.message());
-      co_return read_outcome::closed;
-    }
-    if (buffer.size() > s.ctx.settings.max_message_bytes) co_return read_outcome::oversize;
-  } while (!s.ws.is_message_done());
-  co_return read_outcome::message;
+// One step of reading a message: whether the message is complete, too big, or the stream ended.
+std::optional<read_outcome> after_chunk(session& s, const beast::flat_buffer& buffer, boost::system::error_code ec) {
+  if (ec) {
+    if (ec != websocket::error::closed && ec != asio::error::operation_aborted)
+      s.ctx.log.debug("session {} read ended: {}", s.session_id, ec.message());
+    return read_outcome::closed;
+  }
+  if (buffer.size() > s.ctx.settings.max_message_bytes) return read_outcome::oversize;
+  if (s.ws.is_message_done()) return read_outcome::message;
+  return std::nullopt;
 }
 
 void handle(session& s, protocol::ping& m) { send(s, protocol::encode_pong(m.payload, s.ctx.clock.wall_now())); }
@@ -141,7 +158,7 @@ void handle(session& s, protocol::refresh_token& m) {
     return;
   }
   s.live.set_token_deadline(token_deadline(s.ctx, verified->expires_at));
-  s.watchdog.cancel();  // the watchdog re-arms for the new deadline
+  s.timer.cancel();  // the timer re-arms for the new deadline
 }
 
 void on_message(session& s, std::string_view text) {
@@ -166,12 +183,21 @@ void on_message(session& s, std::string_view text) {
 asio::awaitable<void> read_loop(session& s) {
   beast::flat_buffer buffer;
   for (;;) {
-    const auto outcome = co_await read_message(s, buffer);
-    if (outcome == read_outcome::closed) break;
+    // Read in chunks so an oversized message is refused after max_message_bytes, not after
+    // buffering whatever length the peer claims. Inline, not a nested coroutine: one frame less
+    // per idle connection.
+    buffer.clear();
+    std::optional<read_outcome> outcome;
+    while (!outcome) {
+      auto [ec, n] = co_await s.ws.async_read_some(buffer, read_chunk, as_values);
+      (void)n;
+      outcome = after_chunk(s, buffer, ec);
+    }
+    if (*outcome == read_outcome::closed) break;
     s.live.on_client_message(s.ctx.clock.steady_now());
     // After a close request we keep reading only so the close handshake can complete.
     if (s.out->close_requested()) continue;
-    if (outcome == read_outcome::oversize) {
+    if (*outcome == read_outcome::oversize) {
       fail(s, {errc::message_too_big,
                fmt::format("message exceeds {} bytes", s.ctx.settings.max_message_bytes), {}});
     } else if (!s.ws.got_text()) {
@@ -180,6 +206,7 @@ asio::awaitable<void> read_loop(session& s) {
       const auto data = buffer.cdata();
       on_message(s, std::string_view(static_cast<const char*>(data.data()), data.size()));
     }
+    if (buffer.capacity() > 4 * read_chunk) buffer.shrink_to_fit();  // a big message's buffer is not kept
   }
   stop(s);
 }
@@ -212,7 +239,7 @@ asio::awaitable<void> close_with(session& s, const core::close_request& request)
 // out as few packets instead of one per frame. Beast's own pong replies simply join the burst.
 void set_cork(session& s, bool on) {
   const int value = on ? 1 : 0;
-  ::setsockopt(beast::get_lowest_layer(s.ws).socket().native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+  ::setsockopt(s.ws.next_layer().native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value);
 }
 
 asio::awaitable<void> write_loop(session& s) {
@@ -239,47 +266,49 @@ asio::awaitable<void> write_loop(session& s) {
       break;
     }
   }
-  if (!clean) {
-    boost::system::error_code ignored;
-    beast::get_lowest_layer(s.ws).socket().close(ignored);  // unblocks the reader
-  }
+  if (!clean) drop_connection(s);
   stop(s);
 }
 
-// --- timers --------------------------------------------------------------------------------------
+// --- the timer: a callback, not a coroutine, so an idle connection keeps no frame for it -------
 
-asio::awaitable<void> watchdog_loop(session& s) {
-  using action = core::liveness::action;
-  while (!s.stopped) {
-    s.watchdog.expires_at(s.live.next_deadline());
-    co_await s.watchdog.async_wait(as_values);
-    if (s.stopped) break;
-    switch (s.live.poll(s.ctx.clock.steady_now())) {
-      case action::none: break;
-      case action::send_ping:
-        if (s.out->push_ping() == core::outbox::push_result::full) {
-          fail(s, {errc::slow_consumer, "outbound queue is full", {}});
-          co_return;
-        }
-        break;
-      case action::token_expired: fail(s, {errc::auth_expired, {}, {}}); co_return;
-      case action::unresponsive: fail(s, {errc::idle_timeout, "no pong to two pings", {}}); co_return;
-      case action::idle_timeout: fail(s, {errc::idle_timeout, {}, {}}); co_return;
-    }
-  }
+void on_timer(const std::shared_ptr<session>& s);
+
+void arm_timer(std::shared_ptr<session> s) {
+  auto& timer = s->timer;
+  timer.expires_at(s->close_deadline ? *s->close_deadline : s->live.next_deadline());
+  timer.async_wait([s = std::move(s)](boost::system::error_code) { on_timer(s); });
 }
 
-// A requested close must finish within close_grace even when the peer stopped reading and the
-// writer is stuck: then the socket is closed under it.
-asio::awaitable<void> close_guard_loop(session& s) {
-  co_await s.out->wait_close_requested();
-  if (s.stopped) co_return;
-  s.close_timer.expires_after(s.ctx.settings.close_grace);
-  auto [ec] = co_await s.close_timer.async_wait(as_values);
-  if (ec || s.stopped) co_return;
-  s.ctx.log.info("session {} user={} did not finish closing; dropping it", s.session_id, s.user_id);
-  boost::system::error_code ignored;
-  beast::get_lowest_layer(s.ws).socket().close(ignored);
+// Runs at each deadline and whenever the timer is cancelled to look again (a refreshed token, a
+// close request). Before a close request it does pings, idle and token expiry; after one, the
+// close must finish within close_grace even when the peer stopped reading and the writer is
+// stuck: then the socket is closed under it.
+void on_timer(const std::shared_ptr<session>& s) {
+  using action = core::liveness::action;
+  if (s->stopped) return;
+  const auto now = s->ctx.clock.steady_now();
+  if (!s->out->close_requested()) {
+    switch (s->live.poll(now)) {
+      case action::none: break;
+      case action::send_ping:
+        if (s->out->push_ping() == core::outbox::push_result::full) fail(*s, {errc::slow_consumer, "outbound queue is full", {}});
+        break;
+      case action::token_expired: fail(*s, {errc::auth_expired, {}, {}}); break;
+      case action::unresponsive: fail(*s, {errc::idle_timeout, "no pong to two pings", {}}); break;
+      case action::idle_timeout: fail(*s, {errc::idle_timeout, {}, {}}); break;
+    }
+  }
+  if (s->out->close_requested()) {
+    if (!s->close_deadline) {
+      s->close_deadline = now + s->ctx.settings.close_grace;
+    } else if (now >= *s->close_deadline) {
+      s->ctx.log.info("session {} user={} did not finish closing; dropping it", s->session_id, s->user_id);
+      drop_connection(*s);
+      return;
+    }
+  }
+  arm_timer(s);
 }
 
 // --- admission -------------------------------------------------------------------------------------
@@ -326,7 +355,7 @@ boost::system::result<protocol::verified_token, failure> authenticate(const serv
 }
 
 void configure(ws_stream& ws, const server_context& ctx) {
-  // Our own watchdog does pings and idle; Beast only bounds the opening and closing handshakes.
+  // Our own timer does pings and idle; Beast only bounds the opening and closing handshakes.
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = ctx.settings.handshake_timeout;
   timeouts.idle_timeout = websocket::stream_base::none();
@@ -337,88 +366,101 @@ void configure(ws_stream& ws, const server_context& ctx) {
   ws.auto_fragment(false);
 }
 
+// --- the running session ---------------------------------------------------------------------
+
+// Everything a closed connection still owes: leave the hub and log. Runs once, after both loops.
+void finish(session& s) {
+  s.ws.control_callback();
+  s.ctx.hub.leave(s.user_id, s.id);
+  const auto code = s.close_code != 0 ? s.close_code : static_cast<std::uint16_t>(s.ws.reason().code);
+  s.ctx.log.info("session {} user={} closed code={}", s.session_id, s.user_id, code);
+}
+
+// The completion of the reader and of the writer: each holds the session alive while its loop
+// runs; the second to end finishes the session.
+auto on_loop_end(std::shared_ptr<session> s) {
+  return [s = std::move(s)](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        s->ctx.log.error("INTERNAL_ERROR session {} user={}: {}", s->session_id, s->user_id, ex.what());
+      }
+      stop(*s);
+      drop_connection(*s);
+    }
+    if (--s->loops_running == 0) finish(*s);
+  };
+}
+
+void start(const std::shared_ptr<session>& s) {
+  s->ws.control_callback([&live = s->live, &clock = s->ctx.clock](websocket::frame_type kind, beast::string_view) {
+    if (kind != websocket::frame_type::close) live.on_pong(clock.steady_now());
+  });
+  const auto executor = s->ws.get_executor();
+  s->loops_running = 2;
+  asio::co_spawn(executor, read_loop(*s), on_loop_end(s));
+  asio::co_spawn(executor, write_loop(*s), on_loop_end(s));
+  // A close requested from another thread (the hub: slow consumer, shutdown) starts the grace.
+  s->out->on_close_requested([s] {
+    if (!s->stopped) s->timer.cancel();
+  });
+  arm_timer(s);
+}
+
 }  // namespace
 
-asio::awaitable<void> run_ws_session(server_context& ctx, beast::tcp_stream stream, request upgrade, ws_target target,
+// The admission: handshake, token, the hub's connection limit. Then the session runs on its own
+// (start) and this coroutine's frame is freed.
+asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, request upgrade, ws_target target,
                                      std::string remote) {
-  using namespace asio::experimental::awaitable_operators;
-  ws_stream ws(std::move(stream));
-  configure(ws, ctx);
-  if (auto [ec] = co_await ws.async_accept(upgrade, as_values); ec) {
-    ctx.log.debug("websocket handshake with {} failed: {}", remote, ec.message());
+  auto s = std::make_shared<session>(ctx, std::move(socket), std::move(remote));
+  configure(s->ws, ctx);
+  if (auto [ec] = co_await s->ws.async_accept(upgrade, as_values); ec) {
+    ctx.log.debug("websocket handshake with {} failed: {}", s->remote, ec.message());
     co_return;
   }
-  ws.text(true);
+  s->ws.text(true);
 
   auto verified = authenticate(ctx, upgrade, target);
-  upgrade = {};  // the request's headers are not needed past this point; free them for the session's life
+  upgrade = {};
   if (!verified) {
     failure f = verified.error();
-    co_await reject(ws, ctx, std::move(f), remote);
+    co_await reject(s->ws, ctx, std::move(f), s->remote);
     co_return;
   }
-  std::optional<std::uint64_t> resume_from;
   if (target.last_event_id) {
-    resume_from = protocol::parse_event_id(*target.last_event_id);
-    if (!resume_from) {
+    s->resume_from = protocol::parse_event_id(*target.last_event_id);
+    if (!s->resume_from) {
       failure f{errc::invalid_message, "lastEventId must be a string of decimal digits", {}};
-      co_await reject(ws, ctx, std::move(f), remote);
+      co_await reject(s->ws, ctx, std::move(f), s->remote);
       co_return;
     }
   }
+  s->user_id = std::move(target.user_id);
+  s->session_id = fmt::format("{:016x}", ctx.hub.instance_nonce() ^ s->id);
+  s->live.set_token_deadline(token_deadline(ctx, verified->expires_at));
 
-  const auto executor = co_await asio::this_coro::executor;
-  const auto now = ctx.clock.steady_now();
-  const auto id = ctx.hub.new_session_id();
-  session s{ctx,
-            ws,
-            std::move(target.user_id),
-            id,
-            fmt::format("{:016x}", ctx.hub.instance_nonce() ^ id),
-            std::move(remote),
-            std::make_shared<core::outbox>(executor, ctx.settings.outbox_capacity),
-            core::rate_limiter(ctx.settings.rate_limit, now),
-            core::liveness(ctx.settings.liveness, now),
-            asio::steady_timer(executor),
-            asio::steady_timer(executor),
-            resume_from};
-  s.live.set_token_deadline(token_deadline(ctx, verified->expires_at));
-
-  const auto joined = co_await ctx.hub.join(s.user_id, s.id, s.out);
+  const auto joined = co_await ctx.hub.join(s->user_id, s->id, s->out);
   if (joined == core::hub::join_result::limit_reached) {
     failure f{errc::connection_limit,
               fmt::format("user already has {} connections", ctx.settings.hub.max_conns_per_user), {}};
-    co_await reject(ws, ctx, std::move(f), s.remote);
+    co_await reject(s->ws, ctx, std::move(f), s->remote);
     co_return;
   }
   if (joined == core::hub::join_result::shutting_down) {
-    auto [ec] = co_await ws.async_close(websocket::close_code::going_away, as_values);
+    auto [ec] = co_await s->ws.async_close(websocket::close_code::going_away, as_values);
     (void)ec;
     co_return;
   }
 
-  ws.control_callback([&s](websocket::frame_type kind, beast::string_view) {
-    if (kind != websocket::frame_type::close) s.live.on_pong(s.ctx.clock.steady_now());
-  });
-  ctx.log.info("session {} user={} opened from {}", s.session_id, s.user_id, s.remote);
+  ctx.log.info("session {} user={} opened from {}", s->session_id, s->user_id, s->remote);
   const auto heartbeat = std::chrono::duration_cast<std::chrono::seconds>(ctx.settings.liveness.ping_interval);
   bool recovered = false;
-  if (resume_from) recovered = co_await history_covers(ctx, s.user_id, *resume_from);
-  send(s, protocol::encode_connection_success(s.user_id, s.session_id, heartbeat.count(), recovered,
-                                              ctx.clock.wall_now()));
-
-  try {
-    co_await (read_loop(s) && write_loop(s) && watchdog_loop(s) && close_guard_loop(s));
-  } catch (const std::exception& e) {
-    ctx.log.error("INTERNAL_ERROR session {} user={}: {}", s.session_id, s.user_id, e.what());
-    stop(s);
-    boost::system::error_code ignored;
-    beast::get_lowest_layer(ws).socket().close(ignored);
-  }
-  ws.control_callback();
-  ctx.hub.leave(s.user_id, s.id);
-  const auto code = s.close_code != 0 ? s.close_code : static_cast<std::uint16_t>(ws.reason().code);
-  ctx.log.info("session {} user={} closed code={}", s.session_id, s.user_id, code);
+  if (s->resume_from) recovered = co_await history_covers(ctx, s->user_id, *s->resume_from);
+  send(*s, protocol::encode_connection_success(s->user_id, s->session_id, heartbeat.count(), recovered,
+                                               ctx.clock.wall_now()));
+  start(s);
 }
 
 }  // namespace dh::net

@@ -1,7 +1,7 @@
 // ws_session.hpp — one WebSocket connection from upgrade to close: authenticate, register with
-// the hub, then run the reader, the single writer, the liveness watchdog and the close guard
-// as one group of coroutines on the connection's strand. Every failure of SPEC §2 ends with
-// the `error` envelope and then the table's close code.
+// the hub, then run the reader, the single writer and one timer (liveness, then the close grace)
+// on the connection's executor. Every failure of SPEC §2 ends with the `error` envelope and then
+// the table's close code.
 #pragma once
 
 #include "net/net.hpp"
@@ -12,7 +12,7 @@
 
 namespace dh::net {
 
-asio::awaitable<void> run_ws_session(server_context& ctx, beast::tcp_stream stream, request upgrade,
+asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, request upgrade,
                                      ws_target target, std::string remote);
 
 }  // namespace dh::net
