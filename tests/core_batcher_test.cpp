@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -29,14 +30,14 @@ task_update update(std::string key, task_action action, std::uint64_t event_id, 
   u.task_key = key;
   u.action = action;
   u.event_id = event_id;
-  u.task_id = json::value(key);
-  u.task = std::make_shared<const json::object>(json::object{{"id", key}, {"title", title}});
+  u.task_id_json = json::serialize(json::value(key));
+  u.task_json = std::make_shared<const std::string>(json::serialize(json::object{{"id", key}, {"title", title}}));
   return u;
 }
 
 std::string title_of(const task_update& u) {
-  REQUIRE(u.task);
-  return std::string(u.task->at("title").as_string());
+  REQUIRE(u.task_json);
+  return std::string(json::parse(*u.task_json).at("title").as_string());
 }
 
 }  // namespace
@@ -209,7 +210,7 @@ TEST_CASE("a taken window encodes as a task_batch with increasing ids") {
   const auto out = b.take();
   std::vector<std::string> payloads;
   for (const auto& u : out)
-    payloads.push_back(dh::protocol::encode_task_update_payload(u.action, u.task_id, *u.task));
+    payloads.push_back(dh::protocol::encode_task_update_payload(u.action, u.task_id_json, *u.task_json));
   std::vector<std::pair<std::string_view, std::uint64_t>> items;
   for (std::size_t i = 0; i < out.size(); ++i) items.emplace_back(payloads[i], out[i].event_id);
   const auto text = dh::protocol::encode_task_batch(items, std::chrono::system_clock::time_point{});

@@ -21,8 +21,8 @@ struct task_update {
   std::string task_key;
   protocol::task_action action = protocol::task_action::updated;
   std::uint64_t event_id = 0;
-  boost::json::value task_id;
-  std::shared_ptr<const boost::json::object> task;  // shared by every user the event reached
+  std::string task_id_json;                      // serialised once per event by the store,
+  std::shared_ptr<const std::string> task_json;  // shared by every user the event reached
 };
 
 class batcher {

@@ -26,7 +26,8 @@ protocol::dashboard_stats to_dashboard(const user_stats& s, wall_time now) {
 std::vector<frame> encode_window(const std::vector<task_update>& items, bool as_batch, wall_time now) {
   std::vector<std::string> payloads;
   payloads.reserve(items.size());
-  for (const auto& item : items) payloads.push_back(protocol::encode_task_update_payload(item.action, item.task_id, *item.task));
+  for (const auto& item : items)
+    payloads.push_back(protocol::encode_task_update_payload(item.action, item.task_id_json, *item.task_json));
   std::vector<frame> frames;
   if (as_batch) {
     std::vector<std::pair<std::string_view, std::uint64_t>> updates;
@@ -205,7 +206,7 @@ void hub::publish(std::shared_ptr<const apply_result> result) {
       for (const auto& seen : event.audience) {
         auto it = users_.find(seen.user);
         if (it == users_.end()) continue;  // nobody connected: history keeps it for a resume
-        it->second->pending.add({event.task_key, seen.action, seen.event_id, event.task_id, event.task});
+        it->second->pending.add({event.task_key, seen.action, seen.event_id, event.task_id_json, event.task_json});
         arm_flush(seen.user, *it->second);
       }
     }

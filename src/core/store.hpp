@@ -36,7 +36,8 @@ struct applied_event {
   bool applied = false;  // false: older than the stored task (last writer wins by updatedAt)
   std::string task_key;
   boost::json::value task_id;
-  std::shared_ptr<const boost::json::object> task;
+  std::string task_id_json;                      // task_id and the task serialised once, for history,
+  std::shared_ptr<const std::string> task_json;  // fan-out and the store: never again per user
   std::vector<audience_update> audience;
 };
 

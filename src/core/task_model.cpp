@@ -1,5 +1,7 @@
 #include "core/task_model.hpp"
 
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
 
 namespace dh::core {
@@ -74,9 +76,10 @@ change_set task_model::plan(const std::vector<protocol::task_event>& events, wal
     row.task_id = e.task_id;
     row.deleted = e.action == task_action::deleted;
     row.completed = !row.deleted && e.completed;
-    row.task = std::make_shared<const boost::json::object>(e.task);
+    row.task_json = std::make_shared<const std::string>(boost::json::serialize(e.task));
     if (!row.deleted) row.audience = audience_of(e, old);
-    applied.task = row.task;
+    applied.task_id_json = boost::json::serialize(e.task_id);
+    applied.task_json = row.task_json;
 
     // Everyone who saw it before or sees it now hears about it, each with their own view.
     std::vector<std::string> reached = was_visible ? old->audience : std::vector<std::string>{};
@@ -95,7 +98,8 @@ change_set task_model::plan(const std::vector<protocol::task_event>& events, wal
       const task_action seen = !after ? task_action::deleted : before ? task_action::updated : task_action::created;
       const auto event_id = ++stats.last_event_id;
       applied.audience.push_back({user, event_id, seen});
-      out.history.push_back({user, event_id, now, protocol::encode_task_update_payload(seen, row.task_id, *row.task)});
+      out.history.push_back(
+          {user, event_id, now, protocol::encode_task_update_payload(seen, applied.task_id_json, *row.task_json)});
     }
     o.put(e.task_key, std::move(row));
     out.result.events.push_back(std::move(applied));

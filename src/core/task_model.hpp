@@ -20,7 +20,7 @@ struct task_row {
   bool deleted = false;               // kept as a tombstone so an older update cannot revive it
   wall_time updated_at{};
   boost::json::value task_id;
-  std::shared_ptr<const boost::json::object> task;
+  std::shared_ptr<const std::string> task_json;  // the task object, serialised once per event
 };
 
 struct history_row {

@@ -1,5 +1,7 @@
 #include "net/ws_session.hpp"
 
+#include "net/gathering_stream.hpp"
+
 #include "core/blocking.hpp"
 #include "core/liveness.hpp"
 #include "core/outbox.hpp"
@@ -15,18 +17,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 namespace dh::net {
 
 namespace {
 
 namespace websocket = beast::websocket;
-// Over the bare socket: Beast's tcp_stream would add two timers per connection that the
-// session never uses (its own timer does liveness, Beast's handshake timeout does the rest).
-using ws_stream = websocket::stream<tcp::socket>;
+// Over the socket with gathered writes; not Beast's tcp_stream, which would add two timers per
+// connection that the session never uses (its timer does liveness, Beast's the handshakes).
+using ws_stream = websocket::stream<gathering_stream>;
 using protocol::errc;
 using protocol::failure;
 
@@ -83,7 +82,7 @@ void stop(session& s) {
 
 void drop_connection(session& s) {
   boost::system::error_code ignored;
-  s.ws.next_layer().close(ignored);  // unblocks a pending read or write
+  s.ws.next_layer().socket().close(ignored);  // unblocks a pending read or write
 }
 
 void fail(session& s, failure f, std::optional<std::chrono::milliseconds> retry_after = std::nullopt) {
@@ -235,32 +234,26 @@ asio::awaitable<void> close_with(session& s, const core::close_request& request)
   (void)ec;  // the peer may already be gone; the connection ends either way
 }
 
-// TCP_CORK holds a burst's frames in the kernel until the last one is written, so a burst goes
-// out as few packets instead of one per frame. Beast's own pong replies simply join the burst.
-void set_cork(session& s, bool on) {
-  const int value = on ? 1 : 0;
-  ::setsockopt(s.ws.next_layer().native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+bool writes_bytes(const std::optional<core::outbound>& item) {
+  return item && item->what != core::outbound::kind::wake;
 }
 
 asio::awaitable<void> write_loop(session& s) {
   bool clean = true;
-  bool corked = false;
   std::optional<core::outbound> next;
   for (;;) {
     if (auto request = s.out->take_close_request()) {
-      if (corked) set_cork(s, false);
+      s.ws.next_layer().gather(false);
       co_await close_with(s, *request);
       break;
     }
-    // Drain what is queued before waiting again: a burst costs one wake-up.
+    // Drain what is queued before waiting again: a burst costs one wake-up, and while another
+    // frame is already queued this one is only gathered; the burst's last write sends them all.
     auto item = next ? std::exchange(next, std::nullopt) : s.out->try_receive();
-    if (!item) {
-      if (corked) set_cork(s, corked = false);
-      item = co_await s.out->receive();
-    }
+    if (!item) item = co_await s.out->receive();
     if (!item) break;
     next = s.out->try_receive();
-    if (next && !corked) set_cork(s, corked = true);
+    s.ws.next_layer().gather(writes_bytes(next));
     if (!co_await write_item(s, *item)) {
       clean = false;
       break;

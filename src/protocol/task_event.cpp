@@ -13,15 +13,14 @@ std::string_view to_string(task_action a) noexcept {
   return "updated";
 }
 
-std::string encode_task_update_payload(task_action action, const boost::json::value& task_id,
-                                       const boost::json::object& task) {
+std::string encode_task_update_payload(task_action action, std::string_view task_id_json, std::string_view task_json) {
   const auto name = to_string(action);
-  boost::json::object payload;
-  payload.reserve(3);
-  payload.emplace("taskId", task_id);
-  payload.emplace("action", boost::json::string_view(name.data(), name.size()));
-  payload.emplace("task", task);
-  return boost::json::serialize(payload);
+  std::string out;
+  out.reserve(task_id_json.size() + task_json.size() + 40);
+  out.append(R"({"taskId":)").append(task_id_json);
+  out.append(R"(,"action":")").append(name).append(R"(","task":)");
+  out.append(task_json).append("}");
+  return out;
 }
 
 }  // namespace dh::protocol

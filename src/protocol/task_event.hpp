@@ -28,8 +28,8 @@ struct task_event {
   std::chrono::system_clock::time_point updated_at{};
 };
 
-// The `task_update` payload {taskId, action, task} serialised, shared by history and fan-out.
-std::string encode_task_update_payload(task_action action, const boost::json::value& task_id,
-                                       const boost::json::object& task);
+// The `task_update` payload {taskId, action, task}, from the id and the task already serialised
+// (once per event, whatever the number of users and sessions it reaches).
+std::string encode_task_update_payload(task_action action, std::string_view task_id_json, std::string_view task_json);
 
 }  // namespace dh::protocol
