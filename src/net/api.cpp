@@ -54,17 +54,16 @@ asio::awaitable<response> ingest(server_context& ctx, const request& req) {
     co_return json_response(req, http::status::bad_request,
                             json::serialize(json::object{{"error", "INVALID_EVENTS"}, {"fields", std::move(fields)}}));
   }
-  auto events = std::move(*parsed);
+  const auto count = parsed->size();
   std::shared_ptr<const core::apply_result> result;
   try {
-    const auto now = ctx.clock.wall_now();
-    result = std::make_shared<const core::apply_result>(
-        co_await core::run_blocking(ctx.store_executor, [&ctx, &events, now] { return ctx.store.apply(events, now); }));
+    // Stored together with whatever other batches are waiting; published to the hub after the
+    // commit, before this reply.
+    result = co_await ctx.ingest.apply(std::move(*parsed), ctx.clock.wall_now());
   } catch (const core::store_error& e) {
-    ctx.log.error("ingest of {} events failed: {}", events.size(), e.what());
+    ctx.log.error("ingest of {} events failed: {}", count, e.what());
     co_return json_error(req, http::status::service_unavailable, "STORE_UNAVAILABLE", "the batch was not stored");
   }
-  ctx.hub.publish(result);  // durable first, then fan-out
 
   json::array out;
   std::size_t applied = 0;

@@ -42,7 +42,8 @@ server::server(asio::io_context& ioc, server_settings settings, protocol::jwt_ve
                std::vector<asio::any_io_executor> connection_executors)
     : ioc_(ioc),
       hub_(ioc.get_executor(), settings.hub, clock, store, store_executor, log),
-      context_{std::move(settings), std::move(jwt), clock, log, hub_, store, std::move(store_executor)},
+      ingest_(store, store_executor, [this](std::shared_ptr<const core::apply_result> r) { hub_.publish(std::move(r)); }),
+      context_{std::move(settings), std::move(jwt), clock, log, hub_, ingest_, store, std::move(store_executor)},
       connection_executors_(std::move(connection_executors)),
       use_strands_(connection_executors_.empty()),
       acceptor_(asio::make_strand(ioc)) {

@@ -5,6 +5,7 @@
 
 #include "core/clock.hpp"
 #include "core/hub.hpp"
+#include "core/ingest_queue.hpp"
 #include "core/liveness.hpp"
 #include "core/logger.hpp"
 #include "core/rate_limiter.hpp"
@@ -47,6 +48,7 @@ struct server_context {
   const core::clock& clock;
   const core::logger& log;
   core::hub& hub;
+  core::ingest_queue& ingest;  // group commit of ingest batches; publishes to the hub after each
   core::store& store;
   boost::asio::any_io_executor store_executor;  // blocking store calls run here, never on network threads
   std::atomic<bool> draining{false};
@@ -83,6 +85,7 @@ class server {
  private:
   boost::asio::io_context& ioc_;
   core::hub hub_;
+  core::ingest_queue ingest_;
   server_context context_;
   std::vector<boost::asio::any_io_executor> connection_executors_;
   bool use_strands_;
