@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
       "per-user", po::value(&o.per_user)->default_value(o.per_user), "fanout/slow: connections per user")(
       "rate", po::value(&o.rate)->default_value(o.rate), "fanout/slow: events posted per second")(
       "batch", po::value(&o.batch)->default_value(o.batch), "fanout/slow: events per POST")(
+      "posters", po::value(&o.posters)->default_value(o.posters), "fanout/slow: concurrent posting connections")(
       "seconds", po::value(&o.seconds)->default_value(o.seconds), "fanout/slow: posting time")(
       "idle-seconds", po::value(&o.idle_seconds)->default_value(o.idle_seconds), "hold: CPU sampling time")(
       "slow-share", po::value(&o.slow_share)->default_value(o.slow_share), "slow: share of clients that never read")(

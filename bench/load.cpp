@@ -355,7 +355,7 @@ json::object run_fanout(const load_options& o, bool with_slow_clients) {
       mine += static_cast<std::uint64_t>(o.batch);
     }
   };
-  constexpr int posters = 2;
+  const int posters = std::max(1, o.posters);
   for (int p = 0; p < posters; ++p) asio::co_spawn(ioc, poster(p, posters), asio::detached);
   run_for(ioc, o.seconds + 3.0);  // the posting time plus a drain for deliveries in flight
   const double elapsed = std::chrono::duration<double>(steady::now() - post_start).count() - 3.0;

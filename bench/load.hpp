@@ -25,6 +25,7 @@ struct load_options {
   int per_user = 2;            // fanout: connections per user
   int rate = 10000;            // fanout: events per second posted
   int batch = 50;              // fanout: events per POST
+  int posters = 2;             // fanout: concurrent keep-alive connections posting (producers)
   double seconds = 10;         // fanout/slow: posting time
   double idle_seconds = 5;     // hold: CPU sampling time
   double slow_share = 0.1;     // slow: share of connections that never read
