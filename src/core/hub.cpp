@@ -188,7 +188,7 @@ void hub::ack(std::string user, std::uint64_t session_id, std::uint64_t up_to) {
     auto* m = find(user, session_id);
     if (m == nullptr) return;
     m->acking = true;
-    while (!m->unacked.empty() && m->unacked.front() <= up_to) m->unacked.pop_front();
+    m->unacked.erase(m->unacked.begin(), std::upper_bound(m->unacked.begin(), m->unacked.end(), up_to));
   });
 }
 

@@ -17,7 +17,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,7 +71,7 @@ class hub {
     bool replaying = false;            // live updates wait in `held` until the replay is out
     std::vector<task_update> held;
     bool acking = false;               // the ack window applies once a session has acked
-    std::deque<std::uint64_t> unacked;
+    std::vector<std::uint64_t> unacked;  // increasing; a vector, as an empty deque costs 512 bytes a session
   };
   struct user_state {
     explicit user_state(const boost::asio::strand<boost::asio::any_io_executor>& strand,

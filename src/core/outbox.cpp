@@ -1,6 +1,6 @@
 #include "core/outbox.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace dh::core {
@@ -8,12 +8,46 @@ namespace dh::core {
 namespace asio = boost::asio;
 
 outbox::outbox(asio::any_io_executor executor, std::size_t capacity)
-    : channel_(executor, capacity), close_signal_(executor, 1) {}
+    : executor_(std::move(executor)), capacity_(capacity) {}
+
+// Handlers run on the outbox's executor, which is the session's (the writer's and the close
+// guard's), never inline under a pusher's call stack, which may be the hub's thread.
+void outbox::deliver(receive_fn handler, std::optional<outbound> item) {
+  asio::post(executor_, [handler = std::move(handler), item = std::move(item)]() mutable { std::move(handler)(std::move(item)); });
+}
+
+void outbox::notify(notify_fn handler) {
+  asio::post(executor_, [handler = std::move(handler)]() mutable { std::move(handler)(); });
+}
+
+outbox::work outbox::tracked() const {
+  return asio::prefer(executor_, asio::execution::outstanding_work.tracked);
+}
+
+std::optional<outbound> outbox::pop_locked() {
+  if (head_ == queue_.size()) return std::nullopt;
+  auto item = std::move(queue_[head_++]);
+  if (head_ == queue_.size()) {
+    head_ = 0;
+    queue_.clear();
+    if (queue_.capacity() > 64) queue_.shrink_to_fit();  // an idle session keeps no burst-sized buffer
+  }
+  return item;
+}
 
 outbox::push_result outbox::push_item(outbound item) {
-  if (!channel_.is_open()) return push_result::closed;
-  if (channel_.try_send(boost::system::error_code{}, std::move(item))) return push_result::ok;
-  return channel_.is_open() ? push_result::full : push_result::closed;
+  std::unique_lock lock(mutex_);
+  if (shut_) return push_result::closed;
+  if (waiter_) {  // the writer waits on an empty queue: hand the item over directly
+    auto writer = take(waiter_);
+    auto writer_work = std::exchange(waiter_work_, {});  // released after the post below
+    lock.unlock();
+    deliver(std::move(writer), std::move(item));
+    return push_result::ok;
+  }
+  if (queue_.size() - head_ >= capacity_) return push_result::full;
+  queue_.push_back(std::move(item));
+  return push_result::ok;
 }
 
 outbox::push_result outbox::push(frame f) { return push_item({outbound::kind::frame, std::move(f)}); }
@@ -21,39 +55,65 @@ outbox::push_result outbox::push(frame f) { return push_item({outbound::kind::fr
 outbox::push_result outbox::push_ping() { return push_item({outbound::kind::ping, nullptr}); }
 
 void outbox::request_close(close_request request) {
+  notify_fn guard;  // moved out under the lock, run after it
+  work guard_work;
   {
-    std::lock_guard lock(close_mutex_);
+    std::lock_guard lock(mutex_);
     if (close_requested_.load(std::memory_order_relaxed)) return;
     close_ = std::move(request);
     close_requested_.store(true, std::memory_order_release);
+    take(close_waiter_).swap(guard);
+    guard_work = std::exchange(close_work_, {});
   }
-  close_signal_.try_send(boost::system::error_code{});
+  if (guard) notify(std::move(guard));
   // If the queue is full the writer is busy and will see the request after its current write.
   push_item({outbound::kind::wake, nullptr});
 }
 
 std::optional<close_request> outbox::take_close_request() {
-  std::lock_guard lock(close_mutex_);
+  std::lock_guard lock(mutex_);
   return std::exchange(close_, std::nullopt);
 }
 
 asio::awaitable<std::optional<outbound>> outbox::receive() {
-  auto [ec, item] = co_await channel_.async_receive(asio::as_tuple(asio::use_awaitable));
-  if (ec) co_return std::nullopt;
-  co_return std::move(item);
+  // An asynchronous operation, not a coroutine: nothing but the operation itself waits.
+  return asio::async_initiate<decltype(asio::use_awaitable), void(std::optional<outbound>)>(
+      [this](auto handler) {
+        std::unique_lock lock(mutex_);
+        auto item = pop_locked();
+        if (item || shut_) {
+          lock.unlock();
+          deliver(receive_fn(std::move(handler)), std::move(item));
+          return;
+        }
+        receive_fn(std::move(handler)).swap(waiter_);
+        waiter_work_ = tracked();
+      },
+      asio::use_awaitable);
 }
 
 std::optional<outbound> outbox::try_receive() {
-  std::optional<outbound> out;
-  channel_.try_receive([&](boost::system::error_code ec, outbound item) {
-    if (!ec) out = std::move(item);
-  });
-  return out;
+  std::lock_guard lock(mutex_);
+  return pop_locked();
 }
 
 void outbox::shut_down() {
-  channel_.close();
-  close_signal_.close();
+  receive_fn writer;
+  notify_fn guard;
+  work writer_work, guard_work;  // released after the posts below
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_) return;
+    shut_ = true;
+    queue_.clear();
+    head_ = 0;
+    take(waiter_).swap(writer);
+    take(close_waiter_).swap(guard);
+    writer_work = std::exchange(waiter_work_, {});
+    guard_work = std::exchange(close_work_, {});
+  }
+  if (writer) deliver(std::move(writer), std::nullopt);
+  if (guard) notify(std::move(guard));
 }
 
 }  // namespace dh::core

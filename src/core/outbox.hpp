@@ -1,11 +1,11 @@
 // outbox.hpp — a session's bounded outbound queue of shared, already-serialised frames. Any
-// thread may push (never blocks); only the session's writer coroutine receives. The one file
-// that names Asio's experimental channel, so an API change touches nothing else.
+// thread may push (never blocks); only the session's writer coroutine receives.
 #pragma once
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dh::core {
 
@@ -37,6 +38,7 @@ class outbox {
  public:
   enum class push_result { ok, full, closed };
 
+  // `executor` is the session's: the writer waits on it and every handler here runs on it.
   outbox(boost::asio::any_io_executor executor, std::size_t capacity);
 
   push_result push(frame f);
@@ -53,7 +55,14 @@ class outbox {
   // whole life of every connection, and a coroutine frame per connection is memory.
   template <class Handler>
   void on_close_requested(Handler handler) {
-    close_signal_.async_receive([handler = std::move(handler)](boost::system::error_code) mutable { handler(); });
+    std::unique_lock lock(mutex_);
+    if (!close_requested_.load(std::memory_order_relaxed) && !shut_) {
+      notify_fn(std::move(handler)).swap(close_waiter_);  // not operator=: see take()
+      close_work_ = tracked();
+      return;
+    }
+    lock.unlock();
+    notify(notify_fn(std::move(handler)));
   }
 
   // Writer side. receive() yields nullopt once the outbox is shut down.
@@ -64,13 +73,39 @@ class outbox {
   void shut_down();
 
  private:
-  push_result push_item(outbound item);
+  using receive_fn = boost::asio::any_completion_handler<void(std::optional<outbound>)>;
+  using notify_fn = boost::asio::any_completion_handler<void()>;
 
-  using channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code, outbound)>;
-  channel channel_;
-  boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> close_signal_;
+  // Boost 1.81's any_completion_handler move-assignment copies from an lvalue and crashes;
+  // handlers only ever move in by swap and out by move-construction.
+  template <class Handler>
+  static Handler take(Handler& slot) noexcept {
+    Handler out;
+    out.swap(slot);
+    return out;
+  }
+
+  push_result push_item(outbound item);
+  std::optional<outbound> pop_locked();
+  void notify(notify_fn handler);
+  void deliver(receive_fn handler, std::optional<outbound> item);
+
+  // Not Asio's channel: that keeps two std::deque (a kilobyte) per session even when idle. A
+  // vector read from head_ allocates only while frames wait.
+  boost::asio::any_io_executor executor_;
+  std::size_t capacity_;
+  std::mutex mutex_;  // guards everything below; never held across a suspension or a handler
+  std::vector<outbound> queue_;
+  std::size_t head_ = 0;
+  receive_fn waiter_;       // the writer, suspended in receive() on an empty queue
+  notify_fn close_waiter_;  // on_close_requested's handler
+  // A stored handler is pending work of the executor, as any asynchronous operation is: these
+  // hold a work-tracking copy of it while a handler waits (empty otherwise).
+  using work = boost::asio::any_io_executor;
+  work tracked() const;
+  work waiter_work_, close_work_;
+  bool shut_ = false;
   std::atomic<bool> close_requested_{false};
-  std::mutex close_mutex_;  // guards close_ only; never held across a suspension
   std::optional<close_request> close_;
 };
 
