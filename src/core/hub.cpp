@@ -19,7 +19,7 @@ namespace {
 constexpr std::size_t replay_batch_size = 100;
 
 protocol::dashboard_stats to_dashboard(const user_stats& s, wall_time now) {
-  return {s.total, s.completed, s.updated_at == wall_time{} ? now : s.updated_at};
+  return {s.total, s.completed, last_updated(s, now)};
 }
 
 // The frames one window becomes for a session: one task_update each, or one task_batch.

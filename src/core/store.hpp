@@ -25,6 +25,11 @@ struct user_stats {
   std::uint64_t last_event_id = 0;
 };
 
+// A user no event has reached yet has statistics as of now (the contract's lastUpdated).
+inline wall_time last_updated(const user_stats& s, wall_time now) {
+  return s.updated_at == wall_time{} ? now : s.updated_at;
+}
+
 // One applied event as one user of its audience sees it.
 struct audience_update {
   std::string user;

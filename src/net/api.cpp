@@ -93,7 +93,7 @@ std::optional<response> check_user_token(server_context& ctx, const request& req
 asio::awaitable<response> dashboard(server_context& ctx, const request& req, std::string user) {
   if (auto denied = check_user_token(ctx, req, user)) co_return std::move(*denied);
   const auto stats = co_await core::run_blocking(ctx.store_executor, [&ctx, &user] { return ctx.store.stats(user); });
-  const auto updated = stats.updated_at == core::wall_time{} ? ctx.clock.wall_now() : stats.updated_at;
+  const auto updated = core::last_updated(stats, ctx.clock.wall_now());
   co_return json_response(req, http::status::ok,
                           json::serialize(json::object{{"userId", protocol::user_id_to_json(user)},
                                                        {"totalTasks", stats.total},
