@@ -16,6 +16,16 @@
 
 namespace dh::core {
 
+// Completes `handler` with `args` on the handler's own executor: how work done on the store
+// thread hands its result back to the coroutine that waits for it.
+template <class Handler, class... Args>
+void complete_at_home(Handler handler, Args... args) {
+  auto home = boost::asio::get_associated_executor(handler);
+  boost::asio::dispatch(home, [handler = std::move(handler), ... args = std::move(args)]() mutable {
+    std::move(handler)(std::move(args)...);
+  });
+}
+
 template <class Function>
 auto run_blocking(boost::asio::any_io_executor worker, Function function)
     -> boost::asio::awaitable<std::invoke_result_t<Function&>> {
@@ -31,10 +41,7 @@ auto run_blocking(boost::asio::any_io_executor worker, Function function)
           } catch (...) {
             error = std::current_exception();
           }
-          auto home = asio::get_associated_executor(handler);
-          asio::dispatch(home, [handler = std::move(handler), error, out = std::move(out)]() mutable {
-            std::move(handler)(error, std::move(out));
-          });
+          complete_at_home(std::move(handler), error, std::move(out));
         });
       },
       asio::use_awaitable, std::move(function));

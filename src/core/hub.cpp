@@ -117,12 +117,7 @@ void hub::subscribe(std::string user, std::uint64_t session_id, bool batch, std:
     m->replaying = after.has_value();
     m->held.clear();
     asio::co_spawn(strand_, sync_subscriber(std::move(user), session_id, after), [this](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log_.error("INTERNAL_ERROR syncing a subscriber: {}", ex.what());
-      }
+      if (e) log_.error("INTERNAL_ERROR syncing a subscriber: {}", describe(e));
     });
   });
 }

@@ -1,27 +1,14 @@
 #include "core/ingest_queue.hpp"
 
-#include <boost/asio/associated_executor.hpp>
+#include "core/blocking.hpp"
+
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace dh::core {
 
 namespace asio = boost::asio;
-
-namespace {
-
-// Hands a waiting request its result on the request's own executor.
-template <class Handler>
-void complete(Handler done, std::exception_ptr error, std::shared_ptr<const apply_result> result) {
-  auto home = asio::get_associated_executor(done);
-  asio::dispatch(home, [done = std::move(done), error, result = std::move(result)]() mutable {
-    std::move(done)(error, std::move(result));
-  });
-}
-
-}  // namespace
 
 ingest_queue::ingest_queue(store& s, asio::any_io_executor store_executor, committed_fn on_commit)
     : store_(s), store_executor_(std::move(store_executor)), on_commit_(std::move(on_commit)) {}
@@ -77,7 +64,7 @@ void ingest_queue::commit(std::vector<waiting>& group) {
     result = std::make_shared<const apply_result>(store_.apply(all, group.back().now));
   } catch (...) {
     const auto error = std::current_exception();
-    for (auto& w : group) complete(std::move(w.done), error, nullptr);
+    for (auto& w : group) complete_at_home(std::move(w.done), error, std::shared_ptr<const apply_result>());
     return;
   }
   on_commit_(result);  // durable first, then fan-out
@@ -89,7 +76,7 @@ void ingest_queue::commit(std::vector<waiting>& group) {
     const auto first = result->events.begin() + static_cast<std::ptrdiff_t>(offset);
     mine->events.assign(first, first + static_cast<std::ptrdiff_t>(w.events.size()));
     offset += w.events.size();
-    complete(std::move(w.done), nullptr, std::move(mine));
+    complete_at_home(std::move(w.done), std::exception_ptr(), std::shared_ptr<const apply_result>(std::move(mine)));
   }
 }
 

@@ -9,6 +9,16 @@
 
 namespace dh::core {
 
+std::string describe(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
+}
+
 namespace {
 constexpr std::string_view level_names[] = {"debug", "info", "warn", "error", "off"};
 }

@@ -5,12 +5,16 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <string_view>
 
 namespace dh::core {
 
 enum class log_level { debug, info, warn, error, off };
+
+// What an exception that escaped a coroutine says, for its log line (never null).
+std::string describe(std::exception_ptr e);
 enum class log_format { text, json };
 
 class logger {

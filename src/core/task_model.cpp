@@ -73,12 +73,12 @@ change_set task_model::plan(const std::vector<protocol::task_event>& events, wal
     task_row row;
     row.owner = e.owner;
     row.updated_at = e.updated_at;
-    row.task_id = e.task_id;
     row.deleted = e.action == task_action::deleted;
     row.completed = !row.deleted && e.completed;
     row.task_json = std::make_shared<const std::string>(boost::json::serialize(e.task));
     if (!row.deleted) row.audience = audience_of(e, old);
-    applied.task_id_json = boost::json::serialize(e.task_id);
+    row.task_id_json = boost::json::serialize(e.task_id);
+    applied.task_id_json = row.task_id_json;
     applied.task_json = row.task_json;
 
     // Everyone who saw it before or sees it now hears about it, each with their own view.

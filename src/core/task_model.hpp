@@ -19,8 +19,8 @@ struct task_row {
   bool completed = false;
   bool deleted = false;               // kept as a tombstone so an older update cannot revive it
   wall_time updated_at{};
-  boost::json::value task_id;
-  std::shared_ptr<const std::string> task_json;  // the task object, serialised once per event
+  std::string task_id_json;                      // the task's id and object, serialised once per
+  std::shared_ptr<const std::string> task_json;  // event and stored as they are
 };
 
 struct history_row {

@@ -35,8 +35,9 @@ class gathering_stream {
   // Between gather(true) and gather(false), writes are held; the next write sends them all.
   void gather(bool on) noexcept { gathering_ = on; }
 
-  // Sends whatever is held, then calls handler(ec): for the teardown after a close frame that
-  // Beast's reader wrote in the middle of a gathered burst.
+  // Sends whatever is held, then calls handler(ec): for a burst's last write, and for the
+  // teardown after a close frame that Beast's reader wrote in the middle of a gathered burst.
+  // The pending buffer is freed after it, so an idle connection keeps none.
   template <class Handler>
   void async_flush(Handler handler) {
     gathering_ = false;
@@ -79,12 +80,10 @@ class gathering_stream {
       return;
     }
     // The flush: everything held so far and this write, in one send (or as few as the socket
-    // takes). The pending buffer is freed after it, so an idle connection keeps none.
-    asio::async_write(socket_, asio::buffer(pending_),
-                      [this, handler = std::move(handler), size](boost::system::error_code ec, std::size_t) mutable {
-                        std::vector<char>().swap(pending_);
-                        std::move(handler)(ec, ec ? 0 : size);
-                      });
+    // takes).
+    async_flush([handler = std::move(handler), size](boost::system::error_code ec) mutable {
+      std::move(handler)(ec, ec ? 0 : size);
+    });
   }
 
   template <class ConstBuffers>

@@ -58,12 +58,7 @@ tcp::endpoint server::listen() {
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
   asio::co_spawn(acceptor_.get_executor(), accept_loop(acceptor_, context_, connection_executors_, use_strands_), [this](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      context_.log.error("accept loop ended: {}", ex.what());
-    }
+    if (e) context_.log.error("accept loop ended: {}", core::describe(e));
   });
   return acceptor_.local_endpoint();
 }

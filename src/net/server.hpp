@@ -58,12 +58,7 @@ struct server_context {
 // of ours, logged as INTERNAL_ERROR; the connection itself is already gone with its coroutine.
 inline auto report_failure(const server_context& ctx) {
   return [&ctx](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      ctx.log.error("INTERNAL_ERROR in connection: {}", ex.what());
-    }
+    if (e) ctx.log.error("INTERNAL_ERROR in connection: {}", core::describe(e));
   };
 }
 

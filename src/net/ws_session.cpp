@@ -11,7 +11,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <fmt/format.h>
@@ -374,11 +373,7 @@ void finish(session& s) {
 auto on_loop_end(std::shared_ptr<session> s) {
   return [s = std::move(s)](std::exception_ptr e) {
     if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        s->ctx.log.error("INTERNAL_ERROR session {} user={}: {}", s->session_id, s->user_id, ex.what());
-      }
+      s->ctx.log.error("INTERNAL_ERROR session {} user={}: {}", s->session_id, s->user_id, core::describe(e));
       stop(*s);
       drop_connection(*s);
     }
@@ -416,7 +411,6 @@ asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, re
   s->ws.text(true);
 
   auto verified = authenticate(ctx, upgrade, target);
-  upgrade = {};
   if (!verified) {
     failure f = verified.error();
     co_await reject(s->ws, ctx, std::move(f), s->remote);

@@ -199,7 +199,7 @@ void sqlite_store::load() {
     row.completed = tasks.integer(3) != 0;
     row.deleted = tasks.integer(4) != 0;
     row.updated_at = from_ms(tasks.integer(5));
-    row.task_id = json::parse(tasks.text(6));
+    row.task_id_json = tasks.text(6);
     row.task_json = std::make_shared<const std::string>(tasks.text(7));
     model_.load(tasks.text(0), std::move(row));
   }
@@ -216,7 +216,7 @@ void sqlite_store::write(const core::change_set& changes, core::wall_time now) {
   for (const auto& [key, row] : changes.tasks) {
     json::array audience(row.audience.begin(), row.audience.end());
     st.task.bind(1, key).bind(2, row.owner).bind(3, json::serialize(audience)).bind(4, std::int64_t{row.completed});
-    st.task.bind(5, std::int64_t{row.deleted}).bind(6, to_ms(row.updated_at)).bind(7, json::serialize(row.task_id));
+    st.task.bind(5, std::int64_t{row.deleted}).bind(6, to_ms(row.updated_at)).bind(7, row.task_id_json);
     st.task.bind(8, *row.task_json).run();
   }
   for (const auto& [id, stats] : changes.users) {
