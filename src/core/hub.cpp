@@ -146,7 +146,9 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
       } else {
         for (const auto& e : entries) push(*m, make_frame(protocol::encode_task_update(e.payload, e.event_id, wall)));
       }
-      const std::uint64_t replayed_up_to = entries.empty() ? *after : entries.back().event_id;
+      // A resume position past the newest id replays nothing and must not hide what is held.
+      const std::uint64_t replayed_up_to =
+          entries.empty() ? std::min(*after, page.last_event_id) : entries.back().event_id;
       std::vector<task_update> held = std::move(m->held);
       m->held.clear();
       m->replaying = false;

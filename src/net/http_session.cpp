@@ -1,10 +1,12 @@
 #include "net/http_session.hpp"
 
 #include "net/api.hpp"
+#include "net/request_rules.hpp"
 #include "net/routes.hpp"
 #include "net/ws_session.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -15,7 +17,8 @@ namespace dh::net {
 
 namespace {
 
-constexpr std::size_t header_limit = 8 * 1024;
+constexpr header_limits limits{};
+constexpr std::size_t read_size = 4096;
 constexpr auto keep_alive_timeout = std::chrono::seconds(30);
 
 // A failed write means the peer went away: an expected outcome, reported as false.
@@ -31,6 +34,45 @@ std::string remote_of(const beast::tcp_stream& stream) {
   return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
+std::string_view text_of(const beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
+
+struct header_read {
+  boost::system::error_code ec;  // the connection ended or timed out
+  std::size_t size = 0;          // the section is the buffer's first `size` bytes; 0: over the limit
+};
+
+// Reads until the blank line that ends a header section. The raw bytes are kept so the rules
+// that Beast's parser would smooth over (folding, which part is too long) can be checked.
+asio::awaitable<header_read> read_header_section(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+  for (;;) {
+    if (const auto end = header_section_end(text_of(buffer)); end != 0) co_return header_read{{}, end};
+    if (buffer.size() > limits.section) co_return header_read{};
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(read_size), as_values);
+    if (ec) co_return header_read{ec, 0};
+    buffer.commit(n);
+  }
+}
+
+// Says why, then hangs up: after a framing error nothing more on this connection can be trusted.
+asio::awaitable<void> refuse(beast::tcp_stream& stream, http::status status, std::string_view why) {
+  co_await write_response(stream, make_response(status, std::string(why) + "\n", 11, false));
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+bool is_quiet_end(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+         ec == asio::error::connection_reset || ec == asio::error::eof;
+}
+
+http::status status_of(const boost::system::error_code& parse_error) {
+  if (parse_error == http::error::body_limit) return http::status::payload_too_large;
+  if (parse_error == http::error::header_limit) return http::status::request_header_fields_too_large;
+  return http::status::bad_request;
+}
+
 }  // namespace
 
 asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) {
@@ -39,27 +81,57 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
   const auto remote = remote_of(stream);
   bool first = true;
   for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(header_limit);
-    parser.body_limit(ctx.settings.max_ingest_bytes);  // only ingest takes a body; others have none
     // The first request is a handshake and gets the handshake deadline; later ones keep-alive.
     stream.expires_after(first ? ctx.settings.handshake_timeout
                                : std::chrono::duration_cast<std::chrono::steady_clock::duration>(keep_alive_timeout));
     first = false;
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, as_values);
-    (void)n;
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof)
+    const auto head = co_await read_header_section(stream, buffer);
+    if (head.ec) {
+      if (!is_quiet_end(head.ec)) ctx.log.debug("read from {} failed: {}", remote, head.ec.message());
       co_return;
+    }
+    if (head.size == 0) {
+      const auto verdict = oversize_verdict(text_of(buffer), limits);
+      ctx.log.debug("request from {} refused: header section over {} bytes", remote, limits.section);
+      co_await refuse(stream, status_of(verdict), "request too large");
+      co_return;
+    }
+    if (const auto verdict = check_raw_header(text_of(buffer).substr(0, head.size), limits);
+        verdict != request_verdict::ok) {
+      ctx.log.debug("request from {} refused: {}", remote, static_cast<unsigned>(status_of(verdict)));
+      co_await refuse(stream, status_of(verdict), "bad request");
+      co_return;
+    }
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.section + 1));
+    parser.body_limit(ctx.settings.max_ingest_bytes);  // only ingest takes a body; others have none
+    boost::system::error_code ec;
+    parser.put(asio::buffer(buffer.data().data(), head.size), ec);
+    buffer.consume(head.size);
+    if (!ec && !parser.is_header_done()) ec = http::error::partial_message;
+    if (!ec && check_framing(parser.get(), parser.chunked()) != request_verdict::ok) ec = http::error::bad_transfer_encoding;
     if (ec) {
-      // Malformed or oversized request: say so, then hang up.
-      const auto status = ec == http::error::header_limit || ec == http::error::body_limit
-                              ? http::status::payload_too_large
-                              : http::status::bad_request;
       ctx.log.debug("bad request from {}: {}", remote, ec.message());
-      co_await write_response(stream, make_response(status, "bad request\n", 11, false));
-      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      co_await refuse(stream, status_of(ec), "bad request");
       co_return;
+    }
+    if (!parser.is_done()) {
+      // curl and others wait for this before they send a body; the verdict comes after it.
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [write_ec, n] = co_await asio::async_write(stream, asio::buffer(go_on), as_values);
+        (void)n;
+        if (write_ec) co_return;
+      }
+      auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, as_values);
+      (void)n;
+      if (read_ec) {
+        if (is_quiet_end(read_ec)) co_return;
+        ctx.log.debug("bad request body from {}: {}", remote, read_ec.message());
+        co_await refuse(stream, status_of(read_ec), "bad request");
+        co_return;
+      }
     }
     request req = parser.release();
     if (beast::websocket::is_upgrade(req)) {

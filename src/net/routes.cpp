@@ -65,13 +65,33 @@ std::string bearer_token(const request& req, const ws_target& target) {
   return std::string(authorization_bearer(req));
 }
 
+std::string serialized_origin(std::string_view origin) {
+  auto url = boost::urls::parse_absolute_uri(origin);
+  if (!url || !url->has_authority() || url->has_userinfo() || !url->encoded_path().empty() || url->has_query() ||
+      url->has_fragment())
+    return std::string(origin);  // "null" and the like match only themselves
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+  };
+  const auto scheme = lower(url->scheme());
+  std::string out = scheme + "://" + lower(url->encoded_host());
+  const std::string_view port = url->port();
+  const bool default_port = (port == "80" && (scheme == "http" || scheme == "ws")) ||
+                            (port == "443" && (scheme == "https" || scheme == "wss"));
+  if (url->has_port() && !port.empty() && !default_port) out += ":" + std::string(port);
+  return out;
+}
+
 bool origin_allowed(const request& req, const server_settings& settings) {
+  if (req.count(http::field::origin) > 1) return false;  // which one would the browser have meant?
   if (settings.allowed_origins.empty()) return true;
   const auto it = req.find(http::field::origin);
   if (it == req.end()) return true;  // not a browser: Origin protects browsers from cross-site pages
-  const std::string_view origin = it->value();
+  const auto origin = serialized_origin(it->value());
   return std::any_of(settings.allowed_origins.begin(), settings.allowed_origins.end(),
-                     [&](const std::string& allowed) { return allowed == "*" || allowed == origin; });
+                     [&](const std::string& allowed) { return allowed == "*" || serialized_origin(allowed) == origin; });
 }
 
 response handle_http_request(const request& req, const server_context& ctx) {

@@ -30,7 +30,11 @@ std::string_view authorization_bearer(const request& req);
 // The token from ?token= or, failing that, `Authorization: Bearer`.
 std::string bearer_token(const request& req, const ws_target& target);
 
-// True when Origin is absent or allowed.
+// An origin as RFC 6454 serialises it: scheme and host lower-cased, a default port dropped
+// ("HTTPS://App.Example:443" -> "https://app.example"). Anything else is returned unchanged.
+std::string serialized_origin(std::string_view origin);
+
+// True when Origin is absent or allowed; false for a request with more than one Origin.
 bool origin_allowed(const request& req, const server_settings& settings);
 
 // Answers a non-upgrade request: /health, /ready, /status, 404 otherwise.

@@ -1,9 +1,9 @@
 #include "protocol/ingest.hpp"
 
+#include "protocol/strict_json.hpp"
 #include "protocol/timestamp.hpp"
 #include "protocol/user_id.hpp"
 
-#include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -238,12 +238,16 @@ std::optional<task_event> read_event(checker& c, const json::value& v, system_cl
 
 ingest_result parse_ingest(std::string_view body, system_clock::time_point now, const ingest_limits& limits) {
   std::vector<field_error> errors;
-  std::error_code ec;
-  const json::value doc = json::parse(json::string_view(body.data(), body.size()), ec);
-  if (ec) {
-    errors.push_back({"body", fmt::format("is not valid JSON: {}", ec.message())});
+  auto parsed = parse_strict_json(body);
+  if (!parsed) {
+    const auto& refusal = parsed.error();
+    if (refusal.path.empty())
+      errors.push_back({"body", fmt::format("is not valid JSON: {}", refusal.message)});
+    else
+      errors.push_back({refusal.path, refusal.message});
     return errors;
   }
+  const json::value doc = std::move(*parsed);
   std::vector<task_event> events;
   if (const auto* arr = doc.if_array()) {
     if (arr->empty()) errors.push_back({"body", "holds no events"});

@@ -1,5 +1,6 @@
 #include "protocol/jwt.hpp"
 
+#include "protocol/strict_json.hpp"
 #include "protocol/user_id.hpp"
 
 #include <boost/json/parse.hpp>
@@ -77,12 +78,20 @@ std::optional<std::string> header_alg(std::string_view token) {
   if (dot == std::string_view::npos) return std::nullopt;
   auto header = base64url_decode(token.substr(0, dot));
   if (!header) return std::nullopt;
-  std::error_code ec;
-  auto doc = json::parse(*header, ec);
-  if (ec || !doc.is_object()) return std::nullopt;
-  const auto* alg = doc.get_object().if_contains("alg");
+  auto doc = parse_strict_json(*header);  // two `alg` members would let each reader pick its own
+  if (!doc || !doc->is_object()) return std::nullopt;
+  const auto* alg = doc->get_object().if_contains("alg");
   if (alg == nullptr || !alg->is_string()) return std::nullopt;
   return std::string(alg->get_string());
+}
+
+// libjwt keeps the last of two equal claims; we refuse the token, as every other strict input.
+bool claims_are_strict_json(std::string_view token) {
+  const auto first = token.find('.');
+  const auto second = token.find('.', first + 1);
+  if (second == std::string_view::npos) return false;
+  auto claims = base64url_decode(token.substr(first + 1, second - first - 1));
+  return claims && parse_strict_json(*claims).has_value();
 }
 
 std::optional<double> numeric_claim(const json::object& claims, std::string_view name) {
@@ -171,6 +180,7 @@ boost::system::result<verified_token, failure> jwt_verifier::verify(std::string_
   if (token.size() > 8192) return auth_invalid("token too long");
   const auto alg = header_alg(token);
   if (!alg) return auth_invalid("malformed token");
+  if (!claims_are_strict_json(token)) return auth_invalid("token claims are not strict JSON");
   if (*alg != to_string(settings_.alg))
     return auth_invalid(fmt::format("token alg must be {}", to_string(settings_.alg)));
 
@@ -185,7 +195,7 @@ boost::system::result<verified_token, failure> jwt_verifier::verify(std::string_
   c_string grants(jwt_get_grants_json(decoded.get(), nullptr));
   if (!grants) return auth_invalid("token has no claims");
   std::error_code ec;
-  auto doc = json::parse(grants.get(), ec);
+  auto doc = json::parse(grants.get(), ec);  // libjwt's own serialisation of the checked claims
   if (ec || !doc.is_object()) return auth_invalid("token claims are not a JSON object");
   const auto& claims = doc.get_object();
 

@@ -1,9 +1,9 @@
 #include "protocol/messages.hpp"
 
+#include "protocol/strict_json.hpp"
 #include "protocol/timestamp.hpp"
 #include "protocol/user_id.hpp"
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
@@ -103,9 +103,13 @@ std::optional<std::uint64_t> parse_event_id(std::string_view text) noexcept {
 }
 
 decode_result decode_client_message(std::string_view text) {
-  std::error_code ec;
-  json::value doc = json::parse(json::string_view(text.data(), text.size()), ec);
-  if (ec) return invalid(fmt::format("message is not valid JSON: {}", ec.message()));
+  auto parsed = parse_strict_json(text);
+  if (!parsed) {
+    const auto& refusal = parsed.error();
+    if (refusal.path.empty()) return invalid(fmt::format("message is not valid JSON: {}", refusal.message));
+    return invalid(fmt::format("{} {}", refusal.path, refusal.message));
+  }
+  json::value doc = std::move(*parsed);
   auto* envelope = doc.if_object();
   if (envelope == nullptr) return invalid("message must be a JSON object");
   const auto* type_value = envelope->if_contains("type");

@@ -263,6 +263,8 @@ core::history_page sqlite_store::history(const std::string& user, std::uint64_t 
   oldest.bind(1, user).bind(2, oldest_kept);
   oldest.step();
   page.complete = core::history_covers(after, static_cast<std::uint64_t>(oldest.integer(0)), page.last_event_id);
+  // Nothing is newer than the newest id, and an id past 2^63 would reach SQLite as a negative one.
+  if (after >= page.last_event_id) return page;
   statement rows(db_,
                  "SELECT event_id, payload FROM history WHERE user_id = ? AND event_id > ? AND at_ms >= ?"
                  " ORDER BY event_id LIMIT ?");
