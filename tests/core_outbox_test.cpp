@@ -111,10 +111,14 @@ TEST_CASE("outbox close request: the first one wins and is taken once") {
 TEST_CASE("outbox close request wakes the writer") {
   asio::io_context ioc;
   outbox box(ioc.get_executor(), 4);
+  std::optional<outbound> item;
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> { item = co_await box.receive(); }, asio::detached);
+  ioc.run_one();  // the writer is now waiting on an empty queue
   box.request_close({1001, nullptr, "going away"});
-  const auto item = box.try_receive();
+  ioc.run();
   REQUIRE(item.has_value());
   CHECK(item->what == outbound::kind::wake);
+  CHECK(box.requested_close() == std::pair<std::uint16_t, std::string>{1001, "going away"});
 }
 
 TEST_CASE("outbox close request still lands when the queue is full") {
@@ -211,4 +215,43 @@ TEST_CASE("outbox on_close_requested fires on shut_down") {
   box.shut_down();
   ioc.run();
   CHECK(woke);
+}
+
+TEST_CASE("outbox is bounded in bytes as well as in frames") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 100, 10);
+  CHECK(box.push(make_frame("aaaa")) == push_result::ok);
+  CHECK(box.push(make_frame("bbbb")) == push_result::ok);
+  CHECK(box.queued_bytes() == 8);
+  CHECK(box.push(make_frame("ccc")) == push_result::full);  // 11 bytes would wait
+  CHECK(box.push(make_frame("cc")) == push_result::ok);     // exactly 10
+  REQUIRE(box.try_receive().has_value());
+  CHECK(box.queued_bytes() == 6);
+  CHECK(box.push(make_frame("dddd")) == push_result::ok);
+}
+
+TEST_CASE("outbox takes one frame larger than its byte bound when nothing waits") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 100, 10);
+  CHECK(box.push(make_frame(std::string(64, 'x'))) == push_result::ok);  // else it could never be sent
+  CHECK(box.push(make_frame("a")) == push_result::full);
+  REQUIRE(box.try_receive().has_value());
+  CHECK(box.queued_bytes() == 0);
+  CHECK(box.push(make_frame("a")) == push_result::ok);
+}
+
+TEST_CASE("outbox frees its backlog at a close request and refuses what comes after") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 100, 1 << 20);
+  for (int i = 0; i < 10; ++i) REQUIRE(box.push(make_frame(std::string(1000, 'x'))) == push_result::ok);
+  CHECK(box.queued_bytes() == 10'000);
+  box.request_close({4013, make_frame("bye"), "SLOW_CONSUMER"});
+  CHECK(box.queued_bytes() == 0);
+  CHECK_FALSE(box.try_receive().has_value());
+  CHECK(box.push(make_frame("late")) == push_result::closed);
+  const auto taken = box.take_close_request();
+  REQUIRE(taken.has_value());
+  CHECK(*taken->last_frame == "bye");
+  // The writer has taken the request; the log can still say why the session ended.
+  CHECK(box.requested_close() == std::pair<std::uint16_t, std::string>{4013, "SLOW_CONSUMER"});
 }

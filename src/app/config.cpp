@@ -27,6 +27,7 @@ struct raw_options {
   std::string jwt_secret, jwt_public_key, jwt_private_key, jwt_issuer, jwt_audience, jwt_leeway = "30s";
   std::string max_conns = "5", rate_limit = "10", idle_timeout = "600", ping_interval = "30";
   std::string max_message_bytes = "65536", handshake_timeout = "10s", drain_timeout = "10s";
+  std::string max_queued_bytes = "4194304", max_queued_frames = "1024";
   std::vector<std::string> allowed_origins;
   std::string log_level = "info", log_format = "text";
   std::string ingest_key, data_dir = "./data", history = "10000", history_age = "24h", batch_window_ms = "20";
@@ -47,6 +48,8 @@ po::options_description server_options(raw_options& o) {
       ("idle-timeout", po::value(&o.idle_timeout)->default_value(o.idle_timeout), "close after no client message or pong for this long (0: never)")
       ("ping-interval", po::value(&o.ping_interval)->default_value(o.ping_interval), "WebSocket ping every (0: never)")
       ("max-message-bytes", po::value(&o.max_message_bytes)->default_value(o.max_message_bytes), "largest client message")
+      ("max-queued-bytes", po::value(&o.max_queued_bytes)->default_value(o.max_queued_bytes), "bytes waiting for one connection before it is cut as SLOW_CONSUMER")
+      ("max-queued-frames", po::value(&o.max_queued_frames)->default_value(o.max_queued_frames), "messages waiting for one connection before it is cut as SLOW_CONSUMER")
       ("allowed-origin", po::value(&o.allowed_origins)->composing(), "allowed Origin for upgrades; repeat for more (default: any)")
       ("handshake-timeout", po::value(&o.handshake_timeout)->default_value(o.handshake_timeout), "time allowed for the HTTP upgrade and the closing handshake")
       ("drain-timeout", po::value(&o.drain_timeout)->default_value(o.drain_timeout), "time sessions get to close on SIGTERM")
@@ -190,6 +193,8 @@ config validate(const raw_options& o) {
   s.liveness.idle_timeout = duration_flag("idle-timeout", o.idle_timeout);
   s.liveness.ping_interval = duration_flag("ping-interval", o.ping_interval);
   s.max_message_bytes = integer_flag<std::size_t>("max-message-bytes", o.max_message_bytes, 64, 16 * 1024 * 1024);
+  s.outbox_max_bytes = integer_flag<std::size_t>("max-queued-bytes", o.max_queued_bytes, 64 * 1024, std::size_t{1} << 32);
+  s.outbox_capacity = integer_flag<std::size_t>("max-queued-frames", o.max_queued_frames, 16, 1'000'000);
   s.handshake_timeout = duration_flag("handshake-timeout", o.handshake_timeout);
   if (s.handshake_timeout < std::chrono::milliseconds(100)) bad("handshake-timeout", "must be at least 100ms", o.handshake_timeout);
   c.drain_timeout = duration_flag("drain-timeout", o.drain_timeout);

@@ -3,6 +3,7 @@
 #include "core/blocking.hpp"
 #include "protocol/messages.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,6 +18,9 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t replay_batch_size = 100;
+// A window's task_batch is split into frames of about this size, so a burst never becomes one
+// frame bigger than a session's whole outbound budget (--max-queued-bytes).
+constexpr std::size_t max_batch_frame_bytes = 256 * 1024;
 
 protocol::dashboard_stats to_dashboard(const user_stats& s, wall_time now) {
   return {s.total, s.completed, last_updated(s, now)};
@@ -31,8 +35,16 @@ std::vector<frame> encode_window(const std::vector<task_update>& items, bool as_
   std::vector<frame> frames;
   if (as_batch) {
     std::vector<std::pair<std::string_view, std::uint64_t>> updates;
-    for (std::size_t i = 0; i < items.size(); ++i) updates.emplace_back(payloads[i], items[i].event_id);
-    if (!updates.empty()) frames.push_back(make_frame(protocol::encode_task_batch(updates, now)));
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      updates.emplace_back(payloads[i], items[i].event_id);
+      bytes += payloads[i].size();
+      if (bytes >= max_batch_frame_bytes || i + 1 == items.size()) {
+        frames.push_back(make_frame(protocol::encode_task_batch(updates, now)));
+        updates.clear();
+        bytes = 0;
+      }
+    }
   } else {
     for (std::size_t i = 0; i < items.size(); ++i)
       frames.push_back(make_frame(protocol::encode_task_update(payloads[i], items[i].event_id, now)));
@@ -61,13 +73,24 @@ asio::awaitable<hub::join_result> hub::join(std::string user, std::uint64_t sess
 // A member coroutine rather than a capturing lambda: its arguments live in the coroutine frame.
 asio::awaitable<hub::join_result> hub::join_on_strand(std::string user, std::uint64_t session_id,
                                                       std::shared_ptr<outbox> out) {
-  if (shutting_down_) co_return join_result::shutting_down;
-  auto& state = users_[user];
-  if (!state) {
-    state = std::make_unique<user_state>(strand_, settings_.dashboard_interval);
-    users_count_.fetch_add(1, std::memory_order_relaxed);
+  // At the limit, a slot may be on its way back (a page reload: the old socket's close is still
+  // being processed), so the newcomer waits a moment for a leave before it is refused.
+  const auto deadline = asio::steady_timer::clock_type::now() + settings_.slot_wait;
+  for (;;) {
+    if (shutting_down_) co_return join_result::shutting_down;
+    auto& state = users_[user];
+    if (!state) {
+      state = std::make_unique<user_state>(strand_, settings_.dashboard_interval);
+      users_count_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (state->members.size() < settings_.max_conns_per_user) break;
+    if (asio::steady_timer::clock_type::now() >= deadline) co_return join_result::limit_reached;
+    asio::steady_timer wait(strand_, deadline);
+    state->slot_waiters.push_back(&wait);
+    co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));  // a leave cancels it early
+    if (auto it = users_.find(user); it != users_.end()) std::erase(it->second->slot_waiters, &wait);
   }
-  if (state->members.size() >= settings_.max_conns_per_user) co_return join_result::limit_reached;
+  auto& state = users_[user];
   member joined;
   joined.id = session_id;
   joined.out = std::move(out);
@@ -91,6 +114,7 @@ void hub::leave(std::string user, std::uint64_t session_id) {
     auto& members = it->second->members;
     const auto removed = std::erase_if(members, [&](const member& m) { return m.id == session_id; });
     connections_.fetch_sub(removed, std::memory_order_relaxed);
+    if (removed != 0) wake_slot_waiters(*it->second);
     if (members.empty()) {
       users_.erase(it);  // its timers are cancelled with it
       users_count_.fetch_sub(1, std::memory_order_relaxed);
@@ -98,14 +122,21 @@ void hub::leave(std::string user, std::uint64_t session_id) {
   });
 }
 
-void hub::slow_consumer(member& m, std::string_view why) {
+void hub::wake_slot_waiters(user_state& state) {
+  for (auto* waiter : std::exchange(state.slot_waiters, {})) waiter->cancel();
+}
+
+void hub::slow_consumer(const std::string& user, member& m, std::string_view why) {
+  if (m.out->close_requested()) return;
+  // Logged here, where the reason is known: the session may never manage to send its close frame.
+  log_.info("session {:016x} user={} error SLOW_CONSUMER: {}", nonce_ ^ m.id, user, why);
   const auto now = clock_.wall_now();
   m.out->request_close({4013, make_frame(protocol::encode_error({protocol::errc::slow_consumer, std::string(why), {}}, now)),
                         "SLOW_CONSUMER"});
 }
 
-void hub::push(member& m, frame f) {
-  if (m.out->push(std::move(f)) == outbox::push_result::full) slow_consumer(m, "outbound queue is full");
+void hub::push(const std::string& user, member& m, frame f) {
+  if (m.out->push(std::move(f)) == outbox::push_result::full) slow_consumer(user, m, "outbound queue is full");
 }
 
 void hub::subscribe(std::string user, std::uint64_t session_id, bool batch, std::optional<std::uint64_t> after) {
@@ -141,10 +172,10 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
           std::vector<std::pair<std::string_view, std::uint64_t>> updates;
           for (std::size_t j = i; j < std::min(entries.size(), i + replay_batch_size); ++j)
             updates.emplace_back(entries[j].payload, entries[j].event_id);
-          push(*m, make_frame(protocol::encode_task_batch(updates, wall)));
+          push(user, *m, make_frame(protocol::encode_task_batch(updates, wall)));
         }
       } else {
-        for (const auto& e : entries) push(*m, make_frame(protocol::encode_task_update(e.payload, e.event_id, wall)));
+        for (const auto& e : entries) push(user, *m, make_frame(protocol::encode_task_update(e.payload, e.event_id, wall)));
       }
       // A resume position past the newest id replays nothing and must not hide what is held.
       const std::uint64_t replayed_up_to =
@@ -153,18 +184,18 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
       m->held.clear();
       m->replaying = false;
       std::erase_if(held, [&](const task_update& u) { return u.event_id <= replayed_up_to; });
-      if (!held.empty()) send_window(*m, held, encode_window(held, m->batch, wall));
+      if (!held.empty()) send_window(user, *m, held, encode_window(held, m->batch, wall));
     }
     auto stats = co_await run_blocking(store_executor_, [this, &user] { return store_.stats(user); });
     auto* m = find(user, session_id);
     if (m == nullptr || !m->subscribed) co_return;
     const auto now = clock_.wall_now();
-    push(*m, make_frame(protocol::encode_dashboard_update(to_dashboard(stats, now), now)));
+    push(user, *m, make_frame(protocol::encode_dashboard_update(to_dashboard(stats, now), now)));
   } catch (const store_error& e) {
     log_.error("store failed while syncing user={}: {}", user, e.what());
     if (auto* m = find(user, session_id)) {
       m->subscribed = m->replaying = false;
-      push(*m, make_frame(protocol::encode_error({protocol::errc::subscription_failed, "the store is unavailable",
+      push(user, *m, make_frame(protocol::encode_error({protocol::errc::subscription_failed, "the store is unavailable",
                                                   "subscribe_dashboard"},
                                                  clock_.wall_now())));
     }
@@ -189,11 +220,12 @@ void hub::ack(std::string user, std::uint64_t session_id, std::uint64_t up_to) {
   });
 }
 
-void hub::send_window(member& m, const std::vector<task_update>& items, const std::vector<frame>& frames) {
-  for (const auto& f : frames) push(m, f);
+void hub::send_window(const std::string& user, member& m, const std::vector<task_update>& items,
+                      const std::vector<frame>& frames) {
+  for (const auto& f : frames) push(user, m, f);
   if (!m.acking) return;
   for (const auto& item : items) m.unacked.push_back(item.event_id);
-  if (m.unacked.size() > settings_.ack_window) slow_consumer(m, "too many unacknowledged updates");
+  if (m.unacked.size() > settings_.ack_window) slow_consumer(user, m, "too many unacknowledged updates");
 }
 
 void hub::publish(std::shared_ptr<const apply_result> result) {
@@ -245,7 +277,7 @@ void hub::flush(const std::string& user) {
     if (items.empty()) continue;
     auto& frames = m.batch ? batched : singles;
     if (!frames) frames = encode_window(items, m.batch, now);  // serialised once for all sessions
-    send_window(m, items, *frames);
+    send_window(user, m, items, *frames);
   }
   if (state.latest) {
     const auto decision = state.dashboard.on_stats(*state.latest, clock_.steady_now());
@@ -259,7 +291,7 @@ void hub::apply_dashboard(const std::string& user, user_state& state, const debo
     const auto now = clock_.wall_now();
     const auto f = make_frame(protocol::encode_dashboard_update(*d.send, now));
     for (auto& m : state.members)
-      if (m.subscribed && !m.replaying) push(m, f);
+      if (m.subscribed && !m.replaying) push(user, m, f);
   }
   if (d.wake_at) {
     state.dashboard_timer.expires_at(*d.wake_at);
@@ -275,8 +307,10 @@ void hub::apply_dashboard(const std::string& user, user_state& state, const debo
 void hub::shut_down(frame last_frame, std::uint16_t code) {
   asio::post(strand_, [this, last_frame = std::move(last_frame), code] {
     shutting_down_ = true;
-    for (auto& [user, state] : users_)
+    for (auto& [user, state] : users_) {
+      wake_slot_waiters(*state);
       for (auto& m : state->members) m.out->request_close({code, last_frame, "server shutting down"});
+    }
   });
 }
 

@@ -31,6 +31,9 @@ struct hub_settings {
   std::chrono::steady_clock::duration dashboard_interval = std::chrono::seconds(1);
   std::size_t ack_window = 1000;     // unacked task updates a session that acks may have
   std::size_t replay_limit = 10'000;  // task updates replayed on a resume
+  // How long a connection at the user's limit waits for a slot being released before it is
+  // refused: a closing session frees its slot asynchronously.
+  std::chrono::milliseconds slot_wait{500};
 };
 
 class hub {
@@ -84,6 +87,7 @@ class hub {
     std::optional<protocol::dashboard_stats> latest;  // stats to consider at the next flush
     debouncer dashboard;
     boost::asio::steady_timer dashboard_timer;
+    std::vector<boost::asio::steady_timer*> slot_waiters;  // joins at the limit; each lives in its join's frame
   };
 
   boost::asio::awaitable<join_result> join_on_strand(std::string user, std::uint64_t session_id,
@@ -91,12 +95,14 @@ class hub {
   boost::asio::awaitable<void> sync_subscriber(std::string user, std::uint64_t session_id,
                                                std::optional<std::uint64_t> after);
   member* find(const std::string& user, std::uint64_t session_id);
+  void wake_slot_waiters(user_state& state);
   void arm_flush(const std::string& user, user_state& state);
   void flush(const std::string& user);
   void apply_dashboard(const std::string& user, user_state& state, const debouncer::decision& d);
-  void send_window(member& m, const std::vector<task_update>& items, const std::vector<frame>& frames);
-  void push(member& m, frame f);
-  void slow_consumer(member& m, std::string_view why);
+  void send_window(const std::string& user, member& m, const std::vector<task_update>& items,
+                   const std::vector<frame>& frames);
+  void push(const std::string& user, member& m, frame f);
+  void slow_consumer(const std::string& user, member& m, std::string_view why);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   hub_settings settings_;

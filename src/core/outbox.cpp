@@ -7,8 +7,12 @@ namespace dh::core {
 
 namespace asio = boost::asio;
 
-outbox::outbox(asio::any_io_executor executor, std::size_t capacity)
-    : executor_(std::move(executor)), capacity_(capacity) {}
+outbox::outbox(asio::any_io_executor executor, std::size_t max_frames, std::size_t max_bytes)
+    : executor_(std::move(executor)), max_frames_(max_frames), max_bytes_(max_bytes) {}
+
+namespace {
+std::size_t bytes_of(const outbound& item) noexcept { return item.data ? item.data->size() : 0; }
+}  // namespace
 
 // Handlers run on the outbox's executor, which is the session's (the writer's and the close
 // guard's), never inline under a pusher's call stack, which may be the hub's thread.
@@ -27,6 +31,7 @@ outbox::work outbox::tracked() const {
 std::optional<outbound> outbox::pop_locked() {
   if (head_ == queue_.size()) return std::nullopt;
   auto item = std::move(queue_[head_++]);
+  queued_bytes_ -= bytes_of(item);
   if (head_ == queue_.size()) {
     head_ = 0;
     queue_.clear();
@@ -35,9 +40,15 @@ std::optional<outbound> outbox::pop_locked() {
   return item;
 }
 
+void outbox::clear_locked() {
+  std::vector<outbound>().swap(queue_);
+  head_ = 0;
+  queued_bytes_ = 0;
+}
+
 outbox::push_result outbox::push_item(outbound item) {
   std::unique_lock lock(mutex_);
-  if (shut_) return push_result::closed;
+  if (shut_ || close_requested_.load(std::memory_order_relaxed)) return push_result::closed;
   if (waiter_) {  // the writer waits on an empty queue: hand the item over directly
     auto writer = take(waiter_);
     auto writer_work = std::exchange(waiter_work_, {});  // released after the post below
@@ -45,7 +56,11 @@ outbox::push_result outbox::push_item(outbound item) {
     deliver(std::move(writer), std::move(item));
     return push_result::ok;
   }
-  if (queue_.size() - head_ >= capacity_) return push_result::full;
+  const auto waiting = queue_.size() - head_;
+  const auto size = bytes_of(item);
+  if (waiting >= max_frames_ || (waiting > 0 && size > max_bytes_ - std::min(max_bytes_, queued_bytes_)))
+    return push_result::full;
+  queued_bytes_ += size;
   queue_.push_back(std::move(item));
   return push_result::ok;
 }
@@ -56,18 +71,35 @@ outbox::push_result outbox::push_ping() { return push_item({outbound::kind::ping
 
 void outbox::request_close(close_request request) {
   notify_fn guard;  // moved out under the lock, run after it
-  work guard_work;
+  receive_fn writer;
+  work guard_work, writer_work;
   {
     std::lock_guard lock(mutex_);
-    if (close_requested_.load(std::memory_order_relaxed)) return;
+    if (close_requested_.load(std::memory_order_relaxed) || shut_) return;
+    requested_code_ = request.code;
+    requested_reason_ = request.reason;
     close_ = std::move(request);
     close_requested_.store(true, std::memory_order_release);
+    // Never sent now: a slow consumer's backlog is freed here, not after the close grace.
+    clear_locked();
     take(close_waiter_).swap(guard);
     guard_work = std::exchange(close_work_, {});
+    take(waiter_).swap(writer);
+    writer_work = std::exchange(waiter_work_, {});
   }
   if (guard) notify(std::move(guard));
-  // If the queue is full the writer is busy and will see the request after its current write.
-  push_item({outbound::kind::wake, nullptr});
+  // A writer busy with a write sees the request when that write ends.
+  if (writer) deliver(std::move(writer), outbound{outbound::kind::wake, nullptr});
+}
+
+std::pair<std::uint16_t, std::string> outbox::requested_close() const {
+  std::lock_guard lock(mutex_);
+  return {requested_code_, requested_reason_};
+}
+
+std::size_t outbox::queued_bytes() const {
+  std::lock_guard lock(mutex_);
+  return queued_bytes_;
 }
 
 std::optional<close_request> outbox::take_close_request() {
@@ -81,6 +113,8 @@ asio::awaitable<std::optional<outbound>> outbox::receive() {
       [this](auto handler) {
         std::unique_lock lock(mutex_);
         auto item = pop_locked();
+        // A close requested before the writer came to wait wakes it, as one requested after does.
+        if (!item && !shut_ && close_requested_.load(std::memory_order_relaxed)) item = outbound{outbound::kind::wake, nullptr};
         if (item || shut_) {
           lock.unlock();
           deliver(receive_fn(std::move(handler)), std::move(item));
@@ -105,8 +139,7 @@ void outbox::shut_down() {
     std::lock_guard lock(mutex_);
     if (shut_) return;
     shut_ = true;
-    queue_.clear();
-    head_ = 0;
+    clear_locked();
     take(waiter_).swap(writer);
     take(close_waiter_).swap(guard);
     writer_work = std::exchange(waiter_work_, {});

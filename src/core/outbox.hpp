@@ -1,5 +1,5 @@
-// outbox.hpp — a session's bounded outbound queue of shared, already-serialised frames. Any
-// thread may push (never blocks); only the session's writer coroutine receives.
+// outbox.hpp — a session's outbound queue of shared, already-serialised frames, bounded in frames
+// and in bytes. Any thread may push (never blocks); only the session's writer coroutine receives.
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -9,10 +9,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dh::core {
@@ -39,16 +41,26 @@ class outbox {
   enum class push_result { ok, full, closed };
 
   // `executor` is the session's: the writer waits on it and every handler here runs on it.
-  outbox(boost::asio::any_io_executor executor, std::size_t capacity);
+  // A push is refused (full) when `max_frames` frames or `max_bytes` bytes already wait; a frame
+  // larger than max_bytes still goes when nothing waits, so no message is too big to send.
+  outbox(boost::asio::any_io_executor executor, std::size_t max_frames,
+         std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
 
   push_result push(frame f);
   push_result push_ping();
 
   // Ends the session after the write in flight: the writer sends last_frame, then closes with
-  // code. The first request wins; later ones are ignored.
+  // code. The first request wins; later ones are ignored. What was queued is freed at once and
+  // later pushes are refused (closed): none of it would be sent.
   void request_close(close_request request);
   bool close_requested() const noexcept { return close_requested_.load(std::memory_order_acquire); }
   std::optional<close_request> take_close_request();
+  // The code and reason of the close request, kept after the writer took it: the log says why a
+  // session ended even when its close frame could not be written. {0, ""} when none.
+  std::pair<std::uint16_t, std::string> requested_close() const;
+
+  // Bytes of the frames waiting (not the one being written).
+  std::size_t queued_bytes() const;
 
   // Calls `handler()` once, through the outbox's executor, when a close is requested or the
   // outbox is shut down (for the close guard). A callback, not a coroutine: it waits for the
@@ -86,6 +98,7 @@ class outbox {
   }
 
   push_result push_item(outbound item);
+  void clear_locked();
   std::optional<outbound> pop_locked();
   void notify(notify_fn handler);
   void deliver(receive_fn handler, std::optional<outbound> item);
@@ -93,10 +106,12 @@ class outbox {
   // Not Asio's channel: that keeps two std::deque (a kilobyte) per session even when idle. A
   // vector read from head_ allocates only while frames wait.
   boost::asio::any_io_executor executor_;
-  std::size_t capacity_;
-  std::mutex mutex_;  // guards everything below; never held across a suspension or a handler
+  std::size_t max_frames_;
+  std::size_t max_bytes_;
+  mutable std::mutex mutex_;  // guards everything below; never held across a suspension or a handler
   std::vector<outbound> queue_;
   std::size_t head_ = 0;
+  std::size_t queued_bytes_ = 0;
   receive_fn waiter_;       // the writer, suspended in receive() on an empty queue
   notify_fn close_waiter_;  // on_close_requested's handler
   // A stored handler is pending work of the executor, as any asynchronous operation is: these
@@ -107,6 +122,8 @@ class outbox {
   bool shut_ = false;
   std::atomic<bool> close_requested_{false};
   std::optional<close_request> close_;
+  std::uint16_t requested_code_ = 0;
+  std::string requested_reason_;
 };
 
 }  // namespace dh::core

@@ -34,6 +34,9 @@ class gathering_stream {
 
   // Between gather(true) and gather(false), writes are held; the next write sends them all.
   void gather(bool on) noexcept { gathering_ = on; }
+  // Bytes held for the next send: the writer stops gathering past a bound, so a burst that never
+  // ends cannot grow the buffer without one.
+  std::size_t pending_bytes() const noexcept { return pending_.size(); }
 
   // Sends whatever is held, then calls handler(ec): for a burst's last write, and for the
   // teardown after a close frame that Beast's reader wrote in the middle of a gathered burst.

@@ -31,7 +31,9 @@ struct server_settings {
   std::vector<std::string> allowed_origins;  // empty: any Origin
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration close_grace = std::chrono::seconds(5);
-  std::size_t outbox_capacity = 1024;
+  // A session whose outbound queue holds more than either is cut as SLOW_CONSUMER (SPEC §2).
+  std::size_t outbox_capacity = 1024;           // frames
+  std::size_t outbox_max_bytes = 4 * 1024 * 1024;  // bytes
   core::liveness_settings liveness;
   core::rate_limit_settings rate_limit;
   core::hub_settings hub;
@@ -52,6 +54,9 @@ struct server_context {
   core::store& store;
   boost::asio::any_io_executor store_executor;  // blocking store calls run here, never on network threads
   std::atomic<bool> draining{false};
+  // Sessions whose socket is still open. The hub's count drops as soon as a session starts to
+  // close (its slot is free again); this one when it has finished, which is what a drain awaits.
+  std::atomic<std::size_t> open_sessions{0};
 };
 
 // The completion of a connection's top-level coroutine: an exception that escaped it is a bug
@@ -75,7 +80,8 @@ class server {
   boost::asio::ip::tcp::endpoint listen();
   // Stops accepting and asks every session to close with 1001. Safe to call twice.
   void shut_down();
-  std::size_t connection_count() const noexcept { return hub_.connection_count(); }
+  // WebSocket sessions not yet finished, closing ones included.
+  std::size_t connection_count() const noexcept { return context_.open_sessions.load(std::memory_order_relaxed); }
 
  private:
   boost::asio::io_context& ioc_;

@@ -33,6 +33,9 @@ using protocol::failure;
 // message is read in several chunks.
 constexpr std::size_t read_chunk = 512;
 
+// Frames are gathered into one send up to this many bytes; more would only cost memory.
+constexpr std::size_t max_gathered_bytes = 64 * 1024;
+
 // Everything one connection owns, on the heap and shared by its parts: the reader and writer
 // coroutines, the timer's handler and the close notification. All of them run on the
 // connection's executor (one thread or a strand), so plain members need no locking. Nothing
@@ -44,7 +47,8 @@ struct session {
         ws(std::move(socket)),
         id(c.hub.new_session_id()),
         remote(std::move(from)),
-        out(std::make_shared<core::outbox>(ws.get_executor(), c.settings.outbox_capacity)),
+        out(std::make_shared<core::outbox>(ws.get_executor(), c.settings.outbox_capacity,
+                                           c.settings.outbox_max_bytes)),
         limiter(c.settings.rate_limit, c.clock.steady_now()),
         live(c.settings.liveness, c.clock.steady_now()),
         timer(ws.get_executor()) {}
@@ -63,6 +67,7 @@ struct session {
   std::optional<std::uint64_t> resume_from;  // ?lastEventId=, used by the first subscribe without one
   int loops_running = 0;
   bool stopped = false;
+  bool slot_released = false;  // the hub no longer counts this session against its user's limit
   std::uint16_t close_code = 0;  // what we closed with, for the access log
 };
 
@@ -70,6 +75,14 @@ core::steady_time token_deadline(const server_context& ctx, core::wall_time expi
   // `exp` is wall time; the session's timers are steady, so carry the remaining lifetime over.
   const auto remaining = expires_at + ctx.jwt.settings().leeway - ctx.clock.wall_now();
   return ctx.clock.steady_now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining);
+}
+
+// Once a session's end has begun (a close requested or received, EOF, an error) it no longer
+// holds one of its user's connection slots: a page reload must find the slot free.
+void release_slot(session& s) {
+  if (s.slot_released || s.user_id.empty()) return;
+  s.slot_released = true;
+  s.ctx.hub.leave(s.user_id, s.id);
 }
 
 void stop(session& s) {
@@ -191,7 +204,10 @@ asio::awaitable<void> read_loop(session& s) {
       (void)n;
       outcome = after_chunk(s, buffer, ec);
     }
-    if (*outcome == read_outcome::closed) break;
+    if (*outcome == read_outcome::closed) {
+      release_slot(s);
+      break;
+    }
     s.live.on_client_message(s.ctx.clock.steady_now());
     // After a close request we keep reading only so the close handshake can complete.
     if (s.out->close_requested()) continue;
@@ -252,7 +268,7 @@ asio::awaitable<void> write_loop(session& s) {
     if (!item) item = co_await s.out->receive();
     if (!item) break;
     next = s.out->try_receive();
-    s.ws.next_layer().gather(writes_bytes(next));
+    s.ws.next_layer().gather(writes_bytes(next) && s.ws.next_layer().pending_bytes() < max_gathered_bytes);
     if (!co_await write_item(s, *item)) {
       clean = false;
       break;
@@ -295,7 +311,9 @@ void on_timer(const std::shared_ptr<session>& s) {
     if (!s->close_deadline) {
       s->close_deadline = now + s->ctx.settings.close_grace;
     } else if (now >= *s->close_deadline) {
-      s->ctx.log.info("session {} user={} did not finish closing; dropping it", s->session_id, s->user_id);
+      const auto [code, reason] = s->out->requested_close();
+      s->ctx.log.info("session {} user={} did not finish closing ({} {}); dropping it", s->session_id, s->user_id,
+                      code, reason);
       drop_connection(*s);
       return;
     }
@@ -361,11 +379,21 @@ void configure(ws_stream& ws, const server_context& ctx) {
 // --- the running session ---------------------------------------------------------------------
 
 // Everything a closed connection still owes: leave the hub and log. Runs once, after both loops.
+// The close code is what we sent, else what we meant to send (a peer that stopped reading never
+// gets the frame, but the log still says why), else what the peer sent.
 void finish(session& s) {
   s.ws.control_callback();
-  s.ctx.hub.leave(s.user_id, s.id);
-  const auto code = s.close_code != 0 ? s.close_code : static_cast<std::uint16_t>(s.ws.reason().code);
-  s.ctx.log.info("session {} user={} closed code={}", s.session_id, s.user_id, code);
+  release_slot(s);
+  s.ctx.open_sessions.fetch_sub(1, std::memory_order_relaxed);
+  const auto [requested, reason] = s.out->requested_close();
+  if (s.close_code != 0 || requested == 0) {
+    const auto code = s.close_code != 0 ? s.close_code : static_cast<std::uint16_t>(s.ws.reason().code);
+    s.ctx.log.info("session {} user={} closed code={}{}{}", s.session_id, s.user_id, code, reason.empty() ? "" : " reason=",
+                   reason);
+    return;
+  }
+  s.ctx.log.info("session {} user={} closed code={} reason={} (close frame not delivered)", s.session_id, s.user_id,
+                 requested, reason);
 }
 
 // The completion of the reader and of the writer: each holds the session alive while its loop
@@ -386,11 +414,13 @@ void start(const std::shared_ptr<session>& s) {
     if (kind != websocket::frame_type::close) live.on_pong(clock.steady_now());
   });
   const auto executor = s->ws.get_executor();
+  s->ctx.open_sessions.fetch_add(1, std::memory_order_relaxed);
   s->loops_running = 2;
   asio::co_spawn(executor, read_loop(*s), on_loop_end(s));
   asio::co_spawn(executor, write_loop(*s), on_loop_end(s));
   // A close requested from another thread (the hub: slow consumer, shutdown) starts the grace.
   s->out->on_close_requested([s] {
+    release_slot(*s);
     if (!s->stopped) s->timer.cancel();
   });
   arm_timer(s);

@@ -24,15 +24,17 @@ struct spawned {
   int err_fd;
 };
 
+// `stderr_to`: nullopt pipes stderr back, "" discards it, a path writes it there.
 spawned spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-              bool discard_stderr = false) {
+              const std::optional<std::string>& stderr_to = std::nullopt) {
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  if (discard_stderr)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  if (stderr_to)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_to->empty() ? "/dev/null" : stderr_to->c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
   else
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -105,8 +107,9 @@ run_result run_binary(const std::vector<std::string>& args, const std::map<std::
   return result;
 }
 
-child_process::child_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
-  auto child = spawn(args, env, /*discard_stderr=*/true);
+child_process::child_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                             const std::string& stderr_path) {
+  auto child = spawn(args, env, stderr_path);
   pid_ = child.pid;
   out_fd_ = child.out_fd;
   ::close(child.err_fd);

@@ -23,7 +23,9 @@ run_result run_binary(const std::vector<std::string>& args, const std::map<std::
 // A long-running child: read its stdout line by line, signal it, wait for it.
 class child_process {
  public:
-  child_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+  // `stderr_path`: where the child's stderr (its log) goes; empty discards it.
+  child_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                const std::string& stderr_path = {});
   ~child_process();
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
@@ -31,6 +33,7 @@ class child_process {
   // The next stdout line, or nullopt at EOF or after `timeout`.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   void signal(int sig);
+  int pid() const noexcept { return pid_; }
   // The exit code, or -1 if it had to be killed after `timeout`.
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(15));
 

@@ -3,18 +3,26 @@
 #include "protocol/jwt.hpp"
 
 #include <cstdlib>
+#include <unistd.h>
 #include <stdexcept>
 
 namespace dh::test {
 
 namespace {
 
+// DH_TEST_LOG=debug also copies the server's log, with debug lines, to stderr when the server stops.
+bool show_log() { return std::getenv("DH_TEST_LOG") != nullptr; }
+
 core::log_level test_log_level() {
-  // DH_TEST_LOG=debug shows the server's log while debugging a test.
   const char* level = std::getenv("DH_TEST_LOG");
   if (level && std::string(level) == "debug") return core::log_level::debug;
-  if (level && std::string(level) == "info") return core::log_level::info;
-  return core::log_level::off;
+  return core::log_level::info;
+}
+
+std::FILE* open_log_file() {
+  std::FILE* f = std::tmpfile();
+  if (f == nullptr) throw std::runtime_error("tmpfile failed for the test server's log");
+  return f;
 }
 
 protocol::jwt_verifier make_verifier(protocol::jwt_settings jwt) {
@@ -52,7 +60,8 @@ std::string make_token(const std::string& subject, std::chrono::seconds ttl, con
 }
 
 test_server::test_server(net::server_settings settings, protocol::jwt_settings jwt, core::store* store)
-    : log_(test_log_level()),
+    : log_file_(open_log_file()),
+      log_(test_log_level(), core::log_format::text, log_file_.get()),
       server_(ioc_, std::move(settings), make_verifier(std::move(jwt)), clock_, log_, store ? *store : own_store_,
               store_thread_.get_executor()),
       work_(ioc_.get_executor()) {
@@ -68,6 +77,20 @@ test_server::~test_server() {
   ioc_.stop();
   for (auto& t : threads_) t.join();
   store_thread_.join();
+  if (show_log()) std::fputs(log_text().c_str(), stderr);
+}
+
+std::string test_server::log_text() const {
+  // Each log line is one fwrite and a flush; pread leaves the writer's file position alone.
+  std::string text;
+  char buf[4096];
+  const int fd = ::fileno(log_file_.get());
+  for (off_t at = 0;;) {
+    const auto n = ::pread(fd, buf, sizeof buf, at);
+    if (n <= 0) return text;
+    text.append(buf, static_cast<std::size_t>(n));
+    at += n;
+  }
 }
 
 std::string test_server::ws_target(const std::string& user, const std::string& token) const {

@@ -12,6 +12,8 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,8 +42,14 @@ class test_server {
   std::uint16_t port() const noexcept { return port_; }
   std::string ws_target(const std::string& user, const std::string& token) const;
   net::server& server() noexcept { return server_; }
+  // Everything the server has logged so far (info and up), for tests of what reaches the log.
+  std::string log_text() const;
 
  private:
+  struct file_closer {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, file_closer> log_file_;
   boost::asio::io_context ioc_;
   core::clock clock_;
   core::logger log_;

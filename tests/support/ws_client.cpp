@@ -1,5 +1,7 @@
 #include "support/ws_client.hpp"
 
+#include "protocol/strict_json.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,6 +30,12 @@ namespace {
 
 tcp::endpoint loopback(std::uint16_t port) { return {asio::ip::make_address("127.0.0.1"), port}; }
 
+// Whatever the server emits must parse strictly: a browser's JSON.parse refuses `Infinity`.
+void check_strict_json(const std::string& text) {
+  const auto parsed = protocol::parse_strict_json(text);
+  CHECK_MESSAGE(parsed.has_value(), "the server sent JSON that a strict parser refuses: ", text.substr(0, 300));
+}
+
 }  // namespace
 
 namespace {
@@ -52,6 +60,7 @@ http_reply http_call(std::uint16_t port, http::verb method, const std::string& t
   boost::system::error_code ec;
   http::read(socket, buffer, res, ec);
   if (ec) return {0, ec.message()};
+  if (res[http::field::content_type].starts_with("application/json")) check_strict_json(res.body());
   return {static_cast<int>(res.result_int()), res.body()};
 }
 
@@ -116,7 +125,9 @@ struct ws_client::impl {
       error = read_error;
       return std::nullopt;
     }
-    return beast::buffers_to_string(buffer.data());
+    auto text = beast::buffers_to_string(buffer.data());
+    if (ws.got_text()) check_strict_json(text);
+    return text;
   }
 };
 
@@ -182,6 +193,18 @@ int ws_client::read_until_close(std::chrono::milliseconds timeout) {
     if (ec == websocket::error::closed) return static_cast<int>(impl_->ws.reason().code);
     if (ec) return 0;
   }
+}
+
+bool ws_client::close(std::uint16_t code, std::chrono::milliseconds timeout) {
+  bool done = false;
+  boost::system::error_code result;
+  impl_->ws.async_close(static_cast<websocket::close_code>(code), [&](boost::system::error_code ec) {
+    done = true;
+    result = ec;
+  });
+  impl_->ioc.restart();
+  impl_->ioc.run_for(timeout);
+  return done && !result;
 }
 
 bool ws_client::is_open() const { return impl_->ws.is_open(); }

@@ -1,5 +1,6 @@
 // ws_client.hpp — a blocking WebSocket/HTTP client for tests, with a receive timeout on every
-// read so a missing message fails the test instead of hanging it. Test-only.
+// read so a missing message fails the test instead of hanging it. Every JSON the server sends
+// through it is checked with a strict parser (SPEC §2: no Infinity, no duplicate keys). Test-only.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -53,6 +54,9 @@ class ws_client {
   // Reads until the server closes; returns its close code (0 when the connection just dropped,
   // -1 when it is still open after `timeout`).
   int read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // Sends a close frame with `code` and waits (bounded) for the server's; true when it came.
+  bool close(std::uint16_t code = 1000, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   bool is_open() const;
 
