@@ -2,8 +2,7 @@
 // the owner and sharedWith users only, debounced dashboard_update, task_batch, resume with
 // lastEventId, the REST reads, persistence across a restart, and slow consumers.
 #include "store/sqlite_store.hpp"
-#include "support/test_server.hpp"
-#include "support/ws_client.hpp"
+#include "support/sessions.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -19,47 +18,6 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
-
-std::string type_of(const json::object& m) { return std::string(m.at("type").as_string()); }
-
-http_reply post_events(const test_server& srv, const json::value& body) {
-  return http_post(srv.port(), "/api/v1/events", json::serialize(body),
-                   {{"Authorization", std::string("Bearer ") + test_ingest_key}});
-}
-
-json::object task_event(const std::string& action, json::value owner, json::value task_id, bool status = false,
-                        json::array shared_with = {}) {
-  json::object e{{"action", action},
-                 {"userId", owner},
-                 {"task", {{"id", task_id}, {"title", "task"}, {"status", status}, {"priority", "medium"}}}};
-  if (!shared_with.empty()) e["sharedWith"] = std::move(shared_with);
-  return e;
-}
-
-void open_session(ws_client& c, const test_server& srv, const std::string& user, const std::string& query = {}) {
-  REQUIRE(c.connect(srv.port(), srv.ws_target(user, make_token(user)) + query));
-  REQUIRE(type_of(c.read_json()) == "connection_success");
-}
-
-// Subscribes and consumes `subscribed`; returns the messages up to the first dashboard_update.
-std::vector<json::object> subscribe(ws_client& c, json::object payload) {
-  c.send_json({{"type", "subscribe_dashboard"}, {"payload", std::move(payload)}});
-  REQUIRE(type_of(c.read_json()) == "subscribed");
-  std::vector<json::object> seen;
-  for (;;) {
-    seen.push_back(c.read_json());
-    if (type_of(seen.back()) == "dashboard_update") return seen;
-  }
-}
-
-// Reads messages until `done` holds for one of them; returns all read (fails after 5 s).
-std::vector<json::object> read_until(ws_client& c, const std::function<bool(const json::object&)>& done) {
-  std::vector<json::object> seen;
-  for (;;) {
-    seen.push_back(c.read_json());
-    if (done(seen.back())) return seen;
-  }
-}
 
 std::int64_t total_of(const json::object& dashboard) { return dashboard.at("payload").at("totalTasks").as_int64(); }
 

@@ -1,7 +1,6 @@
 // net_ws_session_test.cpp — the WebSocket contract end to end over real loopback sockets against
 // the in-process server: every row of SPEC §2 that a client can cause, and the happy path.
-#include "support/test_server.hpp"
-#include "support/ws_client.hpp"
+#include "support/sessions.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -12,28 +11,6 @@
 using namespace dh::test;
 using namespace std::chrono_literals;
 namespace json = boost::json;
-
-namespace {
-
-std::string type_of(const json::object& m) { return std::string(m.at("type").as_string()); }
-std::string error_code_of(const json::object& m) { return std::string(m.at("payload").at("code").as_string()); }
-
-// Connects user `user` with a valid token and consumes connection_success.
-void open_session(ws_client& c, const test_server& srv, const std::string& user) {
-  REQUIRE(c.connect(srv.port(), srv.ws_target(user, make_token(user))));
-  auto hello = c.read_json();
-  REQUIRE(type_of(hello) == "connection_success");
-}
-
-// The SPEC §2 ending: one error envelope with `code`, then the close code.
-void expect_error_then_close(ws_client& c, const std::string& code, int close_code) {
-  auto error = c.read_json();
-  CHECK(type_of(error) == "error");
-  CHECK(error_code_of(error) == code);
-  CHECK(c.read_until_close() == close_code);
-}
-
-}  // namespace
 
 TEST_CASE("a valid token gets connection_success, pong and subscription replies") {
   test_server srv;

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include <boost/json/parse.hpp>
 #include <sqlite3.h>
 
@@ -354,4 +356,19 @@ TEST_CASE("sqlite store: a data dir that cannot be created is a store_error") {
   const auto blocker = dir.path / "not-a-dir";
   std::ofstream(blocker) << "x";
   CHECK_THROWS_AS(sqlite_store::open(blocker / "data", {}), store_error);
+}
+
+// Issue 9, item 7: an id past 2^63 reached SQLite as a negative integer and replayed everything.
+TEST_CASE("sqlite store: a resume position past the newest id, even past 2^63, replays nothing") {
+  temp_dir dir;
+  auto store = open_store(dir);
+  store->apply({created("u", "a", t0), created("u", "b", t0), created("u", "c", t0)}, t0);
+  for (const std::uint64_t after : {std::uint64_t{3}, std::uint64_t{4}, std::uint64_t{1} << 63,
+                                    std::numeric_limits<std::uint64_t>::max()}) {
+    CAPTURE(after);
+    const auto page = store->history("u", after, 100, t0);
+    CHECK(page.entries.empty());
+    CHECK(page.last_event_id == 3);
+  }
+  CHECK(ids_of(store->history("u", 1, 100, t0)) == std::vector<std::uint64_t>{2, 3});
 }

@@ -68,7 +68,7 @@ struct session {
   int loops_running = 0;
   bool stopped = false;
   bool slot_released = false;  // the hub no longer counts this session against its user's limit
-  std::uint16_t close_code = 0;  // what we closed with, for the access log
+  bool close_delivered = false;  // our close frame was written (the log says when it was not)
 };
 
 core::steady_time token_deadline(const server_context& ctx, core::wall_time expires_at) {
@@ -238,7 +238,6 @@ asio::awaitable<bool> write_item(session& s, const core::outbound& item) {
 }
 
 asio::awaitable<void> close_with(session& s, const core::close_request& request) {
-  s.close_code = request.code;
   if (request.last_frame) {
     auto [ec, n] = co_await s.ws.async_write(asio::buffer(*request.last_frame), as_values);
     (void)n;
@@ -246,7 +245,7 @@ asio::awaitable<void> close_with(session& s, const core::close_request& request)
   }
   websocket::close_reason reason(static_cast<websocket::close_code>(request.code), request.reason);
   auto [ec] = co_await s.ws.async_close(reason, as_values);
-  (void)ec;  // the peer may already be gone; the connection ends either way
+  s.close_delivered = !ec;  // else the peer is gone or stuck; the connection ends either way
 }
 
 bool writes_bytes(const std::optional<core::outbound>& item) {
@@ -379,21 +378,19 @@ void configure(ws_stream& ws, const server_context& ctx) {
 // --- the running session ---------------------------------------------------------------------
 
 // Everything a closed connection still owes: leave the hub and log. Runs once, after both loops.
-// The close code is what we sent, else what we meant to send (a peer that stopped reading never
-// gets the frame, but the log still says why), else what the peer sent.
+// The close code is ours when the server ended the session, logged with its reason even when a
+// peer that stopped reading never got the frame; else the peer's (0: the connection just ended).
 void finish(session& s) {
   s.ws.control_callback();
   release_slot(s);
   s.ctx.open_sessions.fetch_sub(1, std::memory_order_relaxed);
   const auto [requested, reason] = s.out->requested_close();
-  if (s.close_code != 0 || requested == 0) {
-    const auto code = s.close_code != 0 ? s.close_code : static_cast<std::uint16_t>(s.ws.reason().code);
-    s.ctx.log.info("session {} user={} closed code={}{}{}", s.session_id, s.user_id, code, reason.empty() ? "" : " reason=",
-                   reason);
+  if (requested == 0) {
+    s.ctx.log.info("session {} user={} closed code={}", s.session_id, s.user_id, s.ws.reason().code);
     return;
   }
-  s.ctx.log.info("session {} user={} closed code={} reason={} (close frame not delivered)", s.session_id, s.user_id,
-                 requested, reason);
+  s.ctx.log.info("session {} user={} closed code={} reason={}{}", s.session_id, s.user_id, requested, reason,
+                 s.close_delivered ? "" : " (close frame not delivered)");
 }
 
 // The completion of the reader and of the writer: each holds the session alive while its loop
@@ -410,8 +407,13 @@ auto on_loop_end(std::shared_ptr<session> s) {
 }
 
 void start(const std::shared_ptr<session>& s) {
-  s->ws.control_callback([&live = s->live, &clock = s->ctx.clock](websocket::frame_type kind, beast::string_view) {
-    if (kind != websocket::frame_type::close) live.on_pong(clock.steady_now());
+  // The session owns the stream, so the raw pointer outlives the callback (finish() clears it).
+  s->ws.control_callback([raw = s.get()](websocket::frame_type kind, beast::string_view) {
+    // A close frame: Beast answers it, but its read ends only when the peer's TCP side does.
+    if (kind == websocket::frame_type::close)
+      release_slot(*raw);
+    else
+      raw->live.on_pong(raw->ctx.clock.steady_now());
   });
   const auto executor = s->ws.get_executor();
   s->ctx.open_sessions.fetch_add(1, std::memory_order_relaxed);

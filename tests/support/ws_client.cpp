@@ -207,6 +207,15 @@ bool ws_client::close(std::uint16_t code, std::chrono::milliseconds timeout) {
   return done && !result;
 }
 
+void ws_client::send_close_frame(std::uint16_t code) {
+  // FIN + close opcode, masked, a 2-byte payload: the code, masked with the key.
+  const unsigned char key[4] = {0x12, 0x34, 0x56, 0x78};
+  const unsigned char frame[8] = {0x88, 0x82, key[0], key[1], key[2], key[3],
+                                  static_cast<unsigned char>((code >> 8) ^ key[0]),
+                                  static_cast<unsigned char>((code & 0xff) ^ key[1])};
+  asio::write(impl_->ws.next_layer(), asio::buffer(frame));
+}
+
 bool ws_client::is_open() const { return impl_->ws.is_open(); }
 
 }  // namespace dh::test

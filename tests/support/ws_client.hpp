@@ -57,6 +57,9 @@ class ws_client {
 
   // Sends a close frame with `code` and waits (bounded) for the server's; true when it came.
   bool close(std::uint16_t code = 1000, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Writes a close frame and returns at once, as a browser leaving a page does; the client is
+  // unusable afterwards.
+  void send_close_frame(std::uint16_t code);
 
   bool is_open() const;
 

@@ -1,0 +1,73 @@
+// sessions.hpp — the steps the integration tests repeat: open a session, subscribe, post events,
+// read until a message arrives, expect an error and its close code. Test-only, header-only.
+#pragma once
+
+#include "support/test_server.hpp"
+#include "support/ws_client.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace dh::test {
+
+inline std::string type_of(const boost::json::object& m) { return std::string(m.at("type").as_string()); }
+inline std::string error_code_of(const boost::json::object& m) {
+  return std::string(m.at("payload").at("code").as_string());
+}
+
+inline http_reply post_events(const test_server& srv, const boost::json::value& body) {
+  return http_post(srv.port(), "/api/v1/events", boost::json::serialize(body),
+                   {{"Authorization", std::string("Bearer ") + test_ingest_key}});
+}
+
+inline boost::json::object task_event(const std::string& action, boost::json::value owner, boost::json::value task_id,
+                                      bool status = false, boost::json::array shared_with = {}) {
+  boost::json::object e{{"action", action},
+                        {"userId", owner},
+                        {"task", {{"id", task_id}, {"title", "task"}, {"status", status}, {"priority", "medium"}}}};
+  if (!shared_with.empty()) e["sharedWith"] = std::move(shared_with);
+  return e;
+}
+
+// Connects `user` with a valid token (and `query` appended) and consumes connection_success.
+inline void open_session(ws_client& c, const test_server& srv, const std::string& user, const std::string& query = {}) {
+  REQUIRE(c.connect(srv.port(), srv.ws_target(user, make_token(user)) + query));
+  REQUIRE(type_of(c.read_json()) == "connection_success");
+}
+
+// Subscribes and consumes `subscribed`; returns the messages up to the first dashboard_update.
+inline std::vector<boost::json::object> subscribe(ws_client& c, boost::json::object payload) {
+  c.send_json({{"type", "subscribe_dashboard"}, {"payload", std::move(payload)}});
+  REQUIRE(type_of(c.read_json()) == "subscribed");
+  std::vector<boost::json::object> seen;
+  for (;;) {
+    seen.push_back(c.read_json());
+    if (type_of(seen.back()) == "dashboard_update") return seen;
+  }
+}
+
+// Reads messages until `done` holds for one of them; returns all read (fails after 5 s).
+inline std::vector<boost::json::object> read_until(ws_client& c,
+                                                   const std::function<bool(const boost::json::object&)>& done) {
+  std::vector<boost::json::object> seen;
+  for (;;) {
+    seen.push_back(c.read_json());
+    if (done(seen.back())) return seen;
+  }
+}
+
+// The SPEC §2 ending: one error envelope with `code`, then the close code.
+inline void expect_error_then_close(ws_client& c, const std::string& code, int close_code) {
+  auto error = c.read_json();
+  CHECK(type_of(error) == "error");
+  CHECK(error_code_of(error) == code);
+  CHECK(c.read_until_close() == close_code);
+}
+
+}  // namespace dh::test
