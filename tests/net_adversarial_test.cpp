@@ -2,6 +2,7 @@
 // a slow client's memory, non-finite numbers and duplicate keys, request smuggling and the other
 // RFC 9112 rules, Origin matching, the connection-slot race, resume ids past 2^63, and the close
 // reason in the log. Each drives the in-process server over loopback as an attacker would.
+#include "store/sqlite_store.hpp"
 #include "support/sessions.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -11,11 +12,13 @@
 #include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include <poll.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 using namespace dh::test;
@@ -26,24 +29,13 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Posts rounds of big task_updates for `user` (50 tasks of ~16 KB each, ~800 KB a round) until
-// the server logs that it cut that user's session as a slow consumer, or `max_rounds` pass. Each
-// round also sends one small event to user "2", whose session `other` must receive it meanwhile.
-// Returns the number of rounds it took, 0 if the cut never came.
+// Floods `user` with rounds of big task_updates (post_flood_round) until the server logs that it
+// cut that user's session as a slow consumer, or `max_rounds` pass; user "2"'s session `other`
+// must receive its small event of every round meanwhile. Returns the rounds it took, 0 for never.
 int flood_until_cut(test_server& srv, const std::string& user, ws_client& other, int max_rounds) {
-  const std::string big(16 * 1024 - 64, 'x');
   for (int round = 1; round <= max_rounds; ++round) {
-    json::array events;
-    for (int task = 0; task < 50; ++task) {
-      auto e = task_event("updated", json::value(user), task);
-      e["task"].as_object()["description"] = big;
-      events.push_back(std::move(e));
-    }
-    events.push_back(task_event("created", "2", round));
-    REQUIRE(post_events(srv, events).status == 202);
-    read_until(other, [&](const json::object& m) {
-      return type_of(m) == "task_update" && m.at("payload").at("taskId") == json::value(round);
-    });
+    REQUIRE(post_flood_round(srv.port(), test_ingest_key, user, round) == 202);
+    read_flood_marker(other, round);
     if (srv.log_text().find("user=" + user + " error SLOW_CONSUMER") != std::string::npos) return round;
   }
   return 0;
@@ -265,7 +257,11 @@ TEST_CASE("a page reload at the connection limit is never refused") {
 // --- item 7: resume positions beyond 2^63 -----------------------------------------------------------------
 
 TEST_CASE("a resume position past 2^63 replays nothing over REST or WebSocket") {
-  test_server srv;
+  // SQLite, where the id once arrived as a negative integer and selected the whole history.
+  const auto dir = std::filesystem::temp_directory_path() / ("dh-resume-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto store = dh::store::sqlite_store::open(dir, {});
+  test_server srv(default_settings(), hs256_settings(), store.get());
   json::array events;
   for (int i = 1; i <= 3; ++i) events.push_back(task_event("created", 1, i));
   REQUIRE(post_events(srv, events).status == 202);
@@ -286,4 +282,6 @@ TEST_CASE("a resume position past 2^63 replays nothing over REST or WebSocket") 
     open_session(payload_resume, srv, "1");
     CHECK(subscribe(payload_resume, {{"userId", 1}, {"lastEventId", since}}).size() == 1);
   }
+  const auto all = http_get(srv.port(), "/api/v1/users/1/events?since=0", auth);
+  CHECK(json::parse(all.body).at("events").as_array().size() == 3);  // the history is there to replay
 }

@@ -62,6 +62,28 @@ inline std::vector<boost::json::object> read_until(ws_client& c,
   }
 }
 
+// One round of a flood, in one ingest request: 50 updates of ~16 KB each (~800 KB) to `user`'s
+// tasks 0..49, and one small `created` of task `round` for user "2", whose client can watch for it.
+inline int post_flood_round(std::uint16_t port, const std::string& ingest_key, const std::string& user, int round) {
+  const std::string big(16 * 1024 - 64, 'x');  // just under the 16 KiB cap of a task string
+  boost::json::array events;
+  for (int task = 0; task < 50; ++task) {
+    auto e = task_event("updated", boost::json::value(user), task);
+    e["task"].as_object()["description"] = big;
+    events.push_back(std::move(e));
+  }
+  events.push_back(task_event("created", "2", round));
+  return http_post(port, "/api/v1/events", boost::json::serialize(events), {{"Authorization", "Bearer " + ingest_key}})
+      .status;
+}
+
+// Reads until the task_update of user "2"'s task `round` from post_flood_round.
+inline void read_flood_marker(ws_client& c, int round) {
+  read_until(c, [&](const boost::json::object& m) {
+    return type_of(m) == "task_update" && m.at("payload").at("taskId") == boost::json::value(round);
+  });
+}
+
 // The SPEC §2 ending: one error envelope with `code`, then the close code.
 inline void expect_error_then_close(ws_client& c, const std::string& code, int close_code) {
   auto error = c.read_json();
