@@ -255,3 +255,56 @@ TEST_CASE("outbox frees its backlog at a close request and refuses what comes af
   // The writer has taken the request; the log can still say why the session ended.
   CHECK(box.requested_close() == std::pair<std::uint16_t, std::string>{4013, "SLOW_CONSUMER"});
 }
+
+TEST_CASE("outbox wait_for_room completes once the next frame fits, or at a close") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 100, 100);
+  for (int i = 0; i < 8; ++i) REQUIRE(box.push(make_frame(std::string(10, 'x'))) == push_result::ok);  // 80 bytes
+  bool roomy = false;
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    co_await box.wait_for_room(50, ioc.get_executor());
+    roomy = true;
+  }, asio::detached);
+  ioc.poll();  // not run(): a waiting coroutine is pending work
+  CHECK_FALSE(roomy);  // 80 of 100 bytes wait
+  for (int i = 0; i < 2; ++i) REQUIRE(box.try_receive().has_value());
+  ioc.restart();
+  ioc.poll();
+  CHECK_FALSE(roomy);  // 60
+  REQUIRE(box.try_receive().has_value());
+  ioc.restart();
+  ioc.poll();
+  CHECK(roomy);  // 50 + 50 fit
+
+  SUBCASE("a frame larger than the bound waits for an empty queue") {
+    bool empty = false;
+    asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+      co_await box.wait_for_room(500, ioc.get_executor());
+      empty = true;
+    }, asio::detached);
+    ioc.restart();
+    ioc.poll();
+    CHECK_FALSE(empty);
+    while (box.try_receive()) {
+    }
+    ioc.restart();
+    ioc.poll();
+    CHECK(empty);
+  }
+
+  SUBCASE("a close request releases a waiter too") {
+    for (int i = 0; i < 5; ++i) REQUIRE(box.push(make_frame(std::string(10, 'x'))) == push_result::ok);
+    bool released = false;
+    asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+      co_await box.wait_for_room(50, ioc.get_executor());
+      released = true;
+    }, asio::detached);
+    ioc.restart();
+    ioc.poll();
+    CHECK_FALSE(released);
+    box.request_close({4013, nullptr, "SLOW_CONSUMER"});
+    ioc.restart();
+    ioc.poll();
+    CHECK(released);
+  }
+}

@@ -107,7 +107,7 @@ TEST_CASE("a slow consumer whose close frame cannot be written is still logged a
   subscribe(other, {{"userId", 2}});
   REQUIRE(flood_until_cut(srv, "1", other, 120) > 0);
   // The sleeper never reads, so the close frame never leaves; the grace ends the socket.
-  CHECK(log_shows(srv, "user=1 closed code=4013 reason=SLOW_CONSUMER (close frame not delivered)"));
+  CHECK(log_shows(srv, "user=1 closed code=4013 reason=SLOW_CONSUMER (close handshake not completed)"));
   CHECK(srv.log_text().find("user=1 closed code=0") == std::string::npos);
 }
 
@@ -284,4 +284,36 @@ TEST_CASE("a resume position past 2^63 replays nothing over REST or WebSocket") 
   }
   const auto all = http_get(srv.port(), "/api/v1/users/1/events?since=0", auth);
   CHECK(json::parse(all.body).at("events").as_array().size() == 3);  // the history is there to replay
+}
+
+// --- found in review: a resume larger than the outbound budget -----------------------------------------
+
+TEST_CASE("a resume with more history than the outbound budget is paced, not cut as a slow consumer") {
+  auto settings = default_settings();
+  settings.outbox_capacity = 32;           // frames
+  settings.outbox_max_bytes = 64 * 1024;   // bytes: the history below is ~10 times this
+  test_server srv(settings);
+  const std::string text(2000, 'r');
+  json::array events;
+  for (int i = 1; i <= 300; ++i) {
+    auto e = task_event("created", 1, i);
+    e["task"].as_object()["description"] = text;
+    events.push_back(std::move(e));
+  }
+  REQUIRE(post_events(srv, events).status == 202);
+  for (const bool batch : {false, true}) {
+    CAPTURE(batch);
+    ws_client c;
+    open_session(c, srv, "1", "&lastEventId=0");
+    const auto seen = subscribe(c, {{"userId", 1}, {"batch", batch}});
+    std::vector<std::string> ids;
+    for (const auto& m : seen) {
+      if (type_of(m) == "task_update") ids.emplace_back(m.at("id").as_string());
+      if (type_of(m) == "task_batch")
+        for (const auto& u : m.at("payload").at("updates").as_array()) ids.emplace_back(u.at("id").as_string());
+    }
+    REQUIRE(ids.size() == 300);
+    CHECK(ids.front() == "1");
+    CHECK(ids.back() == "300");
+  }
 }

@@ -26,6 +26,22 @@ protocol::dashboard_stats to_dashboard(const user_stats& s, wall_time now) {
   return {s.total, s.completed, last_updated(s, now)};
 }
 
+// The next replay frame from entries[from]: one task_update, or a task_batch of up to
+// replay_batch_size entries and about max_batch_frame_bytes. Advances `from`.
+frame next_replay_frame(const std::vector<history_entry>& entries, std::size_t& from, bool as_batch, wall_time now) {
+  if (!as_batch) {
+    const auto& e = entries[from++];
+    return make_frame(protocol::encode_task_update(e.payload, e.event_id, now));
+  }
+  std::vector<std::pair<std::string_view, std::uint64_t>> updates;
+  std::size_t bytes = 0;
+  while (from < entries.size() && updates.size() < replay_batch_size && bytes < max_batch_frame_bytes) {
+    updates.emplace_back(entries[from].payload, entries[from].event_id);
+    bytes += entries[from++].payload.size();
+  }
+  return make_frame(protocol::encode_task_batch(updates, now));
+}
+
 // The frames one window becomes for a session: one task_update each, or one task_batch.
 std::vector<frame> encode_window(const std::vector<task_update>& items, bool as_batch, wall_time now) {
   std::vector<std::string> payloads;
@@ -128,11 +144,12 @@ void hub::wake_slot_waiters(user_state& state) {
 
 void hub::slow_consumer(const std::string& user, member& m, std::string_view why) {
   if (m.out->close_requested()) return;
-  // Logged here, where the reason is known: the session may never manage to send its close frame.
-  log_.info("session {:016x} user={} error SLOW_CONSUMER: {}", nonce_ ^ m.id, user, why);
   const auto now = clock_.wall_now();
-  m.out->request_close({4013, make_frame(protocol::encode_error({protocol::errc::slow_consumer, std::string(why), {}}, now)),
-                        "SLOW_CONSUMER"});
+  const bool first = m.out->request_close(
+      {4013, make_frame(protocol::encode_error({protocol::errc::slow_consumer, std::string(why), {}}, now)),
+       "SLOW_CONSUMER"});
+  // Logged here, where the reason is known: the session may never manage to send its close frame.
+  if (first) log_.info("session {:016x} user={} error SLOW_CONSUMER: {}", nonce_ ^ m.id, user, why);
 }
 
 void hub::push(const std::string& user, member& m, frame f) {
@@ -147,7 +164,8 @@ void hub::subscribe(std::string user, std::uint64_t session_id, bool batch, std:
     m->batch = batch;
     m->replaying = after.has_value();
     m->held.clear();
-    asio::co_spawn(strand_, sync_subscriber(std::move(user), session_id, after), [this](std::exception_ptr e) {
+    const auto generation = ++m->sync_generation;  // a newer subscribe supersedes a replay under way
+    asio::co_spawn(strand_, sync_subscriber(std::move(user), session_id, after, generation), [this](std::exception_ptr e) {
       if (e) log_.error("INTERNAL_ERROR syncing a subscriber: {}", describe(e));
     });
   });
@@ -156,7 +174,7 @@ void hub::subscribe(std::string user, std::uint64_t session_id, bool batch, std:
 // Replays missed updates (when `after` is set), releases what arrived meanwhile, then sends the
 // session a fresh dashboard_update. Runs on the hub strand; the store work runs off it.
 asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t session_id,
-                                           std::optional<std::uint64_t> after) {
+                                           std::optional<std::uint64_t> after, std::uint64_t generation) {
   try {
     if (after) {
       const auto now = clock_.wall_now();
@@ -164,18 +182,19 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
         return store_.history(user, *after, settings_.replay_limit, now);
       });
       auto* m = find(user, session_id);
-      if (m == nullptr || !m->replaying) co_return;
+      if (m == nullptr || !m->replaying || m->sync_generation != generation) co_return;
       const auto wall = clock_.wall_now();
       const auto& entries = page.entries;
-      if (m->batch) {
-        for (std::size_t i = 0; i < entries.size(); i += replay_batch_size) {
-          std::vector<std::pair<std::string_view, std::uint64_t>> updates;
-          for (std::size_t j = i; j < std::min(entries.size(), i + replay_batch_size); ++j)
-            updates.emplace_back(entries[j].payload, entries[j].event_id);
-          push(user, *m, make_frame(protocol::encode_task_batch(updates, wall)));
-        }
-      } else {
-        for (const auto& e : entries) push(user, *m, make_frame(protocol::encode_task_update(e.payload, e.event_id, wall)));
+      // Paced: a replay may hold more than a session's outbound budget, so each frame waits until
+      // the writer has room. A client that reads gets it all; one that stops is cut by liveness.
+      const auto out = m->out;  // outlives the member, which may leave while we wait
+      const bool batch = m->batch;
+      for (std::size_t next = 0; next < entries.size();) {
+        auto f = next_replay_frame(entries, next, batch, wall);
+        co_await out->wait_for_room(f->size(), strand_);
+        m = find(user, session_id);
+        if (m == nullptr || !m->replaying || m->sync_generation != generation || out->close_requested()) co_return;
+        push(user, *m, std::move(f));
       }
       // A resume position past the newest id replays nothing and must not hide what is held.
       const std::uint64_t replayed_up_to =
@@ -188,7 +207,7 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
     }
     auto stats = co_await run_blocking(store_executor_, [this, &user] { return store_.stats(user); });
     auto* m = find(user, session_id);
-    if (m == nullptr || !m->subscribed) co_return;
+    if (m == nullptr || !m->subscribed || m->sync_generation != generation) co_return;
     const auto now = clock_.wall_now();
     push(user, *m, make_frame(protocol::encode_dashboard_update(to_dashboard(stats, now), now)));
   } catch (const store_error& e) {
@@ -272,6 +291,7 @@ void hub::flush(const std::string& user) {
     if (!m.subscribed) continue;
     if (m.replaying) {
       m.held.insert(m.held.end(), items.begin(), items.end());
+      if (m.held.size() > settings_.replay_limit) slow_consumer(user, m, "fell behind during a replay");
       continue;
     }
     if (items.empty()) continue;

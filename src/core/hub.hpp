@@ -75,6 +75,7 @@ class hub {
     std::vector<task_update> held;
     bool acking = false;               // the ack window applies once a session has acked
     std::vector<std::uint64_t> unacked;  // increasing; a vector, as an empty deque costs 512 bytes a session
+    std::uint64_t sync_generation = 0;   // the subscribe whose replay/stats sync is current
   };
   struct user_state {
     explicit user_state(const boost::asio::strand<boost::asio::any_io_executor>& strand,
@@ -93,7 +94,7 @@ class hub {
   boost::asio::awaitable<join_result> join_on_strand(std::string user, std::uint64_t session_id,
                                                      std::shared_ptr<outbox> out);
   boost::asio::awaitable<void> sync_subscriber(std::string user, std::uint64_t session_id,
-                                               std::optional<std::uint64_t> after);
+                                               std::optional<std::uint64_t> after, std::uint64_t generation);
   member* find(const std::string& user, std::uint64_t session_id);
   void wake_slot_waiters(user_state& state);
   void arm_flush(const std::string& user, user_state& state);

@@ -28,6 +28,41 @@ outbox::work outbox::tracked() const {
   return asio::prefer(executor_, asio::execution::outstanding_work.tracked);
 }
 
+bool outbox::has_room_locked() const noexcept {
+  const auto waiting = queue_.size() - head_;
+  return waiting <= max_frames_ / 2 && (waiting == 0 || room_needed_ <= max_bytes_ - std::min(max_bytes_, queued_bytes_));
+}
+
+// Moves the room waiter out (with its executor as the work guard) when it may go on.
+void outbox::wake_room_waiter_locked(ready_waiters& out) {
+  if (!room_waiter_) return;
+  if (!has_room_locked() && !shut_ && !close_requested_.load(std::memory_order_relaxed)) return;
+  out.emplace_back(take(room_waiter_), std::exchange(room_executor_, {}));
+}
+
+// Each waiter runs on its own executor (the producer's, e.g. the hub's strand), never the outbox's.
+void outbox::run_room_waiters(ready_waiters waiters) {
+  for (auto& [handler, executor] : waiters)
+    asio::post(executor, [handler = std::move(handler)]() mutable { std::move(handler)(); });
+}
+
+asio::awaitable<void> outbox::wait_for_room(std::size_t bytes, asio::any_io_executor executor) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [this, bytes](auto handler, asio::any_io_executor ex) {
+        ready_waiters ready;
+        {
+          std::lock_guard lock(mutex_);
+          if (room_waiter_) ready.emplace_back(take(room_waiter_), std::exchange(room_executor_, {}));  // one at a time
+          notify_fn(std::move(handler)).swap(room_waiter_);
+          room_executor_ = asio::prefer(ex, asio::execution::outstanding_work.tracked);
+          room_needed_ = bytes;
+          wake_room_waiter_locked(ready);
+        }
+        run_room_waiters(std::move(ready));
+      },
+      asio::use_awaitable, std::move(executor));
+}
+
 std::optional<outbound> outbox::pop_locked() {
   if (head_ == queue_.size()) return std::nullopt;
   auto item = std::move(queue_[head_++]);
@@ -69,13 +104,14 @@ outbox::push_result outbox::push(frame f) { return push_item({outbound::kind::fr
 
 outbox::push_result outbox::push_ping() { return push_item({outbound::kind::ping, nullptr}); }
 
-void outbox::request_close(close_request request) {
+bool outbox::request_close(close_request request) {
   notify_fn guard;  // moved out under the lock, run after it
   receive_fn writer;
   work guard_work, writer_work;
+  ready_waiters ready;
   {
     std::lock_guard lock(mutex_);
-    if (close_requested_.load(std::memory_order_relaxed) || shut_) return;
+    if (close_requested_.load(std::memory_order_relaxed) || shut_) return false;
     requested_code_ = request.code;
     requested_reason_ = request.reason;
     close_ = std::move(request);
@@ -86,10 +122,13 @@ void outbox::request_close(close_request request) {
     guard_work = std::exchange(close_work_, {});
     take(waiter_).swap(writer);
     writer_work = std::exchange(waiter_work_, {});
+    wake_room_waiter_locked(ready);
   }
+  run_room_waiters(std::move(ready));
   if (guard) notify(std::move(guard));
   // A writer busy with a write sees the request when that write ends.
   if (writer) deliver(std::move(writer), outbound{outbound::kind::wake, nullptr});
+  return true;
 }
 
 std::pair<std::uint16_t, std::string> outbox::requested_close() const {
@@ -111,29 +150,42 @@ asio::awaitable<std::optional<outbound>> outbox::receive() {
   // An asynchronous operation, not a coroutine: nothing but the operation itself waits.
   return asio::async_initiate<decltype(asio::use_awaitable), void(std::optional<outbound>)>(
       [this](auto handler) {
+        ready_waiters ready;
         std::unique_lock lock(mutex_);
         auto item = pop_locked();
+        wake_room_waiter_locked(ready);
         // A close requested before the writer came to wait wakes it, as one requested after does.
         if (!item && !shut_ && close_requested_.load(std::memory_order_relaxed)) item = outbound{outbound::kind::wake, nullptr};
         if (item || shut_) {
           lock.unlock();
+          run_room_waiters(std::move(ready));
           deliver(receive_fn(std::move(handler)), std::move(item));
           return;
         }
         receive_fn(std::move(handler)).swap(waiter_);
         waiter_work_ = tracked();
+        lock.unlock();
+        run_room_waiters(std::move(ready));
       },
       asio::use_awaitable);
 }
 
 std::optional<outbound> outbox::try_receive() {
-  std::lock_guard lock(mutex_);
-  return pop_locked();
+  ready_waiters ready;
+  std::optional<outbound> item;
+  {
+    std::lock_guard lock(mutex_);
+    item = pop_locked();
+    wake_room_waiter_locked(ready);
+  }
+  run_room_waiters(std::move(ready));
+  return item;
 }
 
 void outbox::shut_down() {
   receive_fn writer;
   notify_fn guard;
+  ready_waiters ready;
   work writer_work, guard_work;  // released after the posts below
   {
     std::lock_guard lock(mutex_);
@@ -144,7 +196,9 @@ void outbox::shut_down() {
     take(close_waiter_).swap(guard);
     writer_work = std::exchange(waiter_work_, {});
     guard_work = std::exchange(close_work_, {});
+    wake_room_waiter_locked(ready);
   }
+  run_room_waiters(std::move(ready));
   if (writer) deliver(std::move(writer), std::nullopt);
   if (guard) notify(std::move(guard));
 }

@@ -49,10 +49,16 @@ class outbox {
   push_result push(frame f);
   push_result push_ping();
 
+  // For a producer with much to send (a replay): completes, through `executor`, once a frame of
+  // `bytes` would be taken with room to spare (at most half the frames wait, and the bytes fit
+  // in the bound or nothing waits), or at once when the outbox is closing or shut down. One
+  // waiter at a time.
+  boost::asio::awaitable<void> wait_for_room(std::size_t bytes, boost::asio::any_io_executor executor);
+
   // Ends the session after the write in flight: the writer sends last_frame, then closes with
-  // code. The first request wins; later ones are ignored. What was queued is freed at once and
-  // later pushes are refused (closed): none of it would be sent.
-  void request_close(close_request request);
+  // code. The first request wins (true); later ones are ignored (false). What was queued is
+  // freed at once and later pushes are refused (closed): none of it would be sent.
+  bool request_close(close_request request);
   bool close_requested() const noexcept { return close_requested_.load(std::memory_order_acquire); }
   std::optional<close_request> take_close_request();
   // The code and reason of the close request, kept after the writer took it: the log says why a
@@ -99,6 +105,11 @@ class outbox {
 
   push_result push_item(outbound item);
   void clear_locked();
+  bool has_room_locked() const noexcept;
+  // wait_for_room's handler with its executor, moved out under the lock and run after it.
+  using ready_waiters = std::vector<std::pair<notify_fn, boost::asio::any_io_executor>>;
+  void wake_room_waiter_locked(ready_waiters& out);
+  static void run_room_waiters(ready_waiters waiters);
   std::optional<outbound> pop_locked();
   void notify(notify_fn handler);
   void deliver(receive_fn handler, std::optional<outbound> item);
@@ -114,6 +125,9 @@ class outbox {
   std::size_t queued_bytes_ = 0;
   receive_fn waiter_;       // the writer, suspended in receive() on an empty queue
   notify_fn close_waiter_;  // on_close_requested's handler
+  notify_fn room_waiter_;   // wait_for_room's handler, run on room_executor_
+  boost::asio::any_io_executor room_executor_;
+  std::size_t room_needed_ = 0;
   // A stored handler is pending work of the executor, as any asynchronous operation is: these
   // hold a work-tracking copy of it while a handler waits (empty otherwise).
   using work = boost::asio::any_io_executor;

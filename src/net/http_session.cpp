@@ -7,6 +7,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/write.hpp>
+
+#include <array>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -46,9 +48,11 @@ struct header_read {
 // Reads until the blank line that ends a header section. The raw bytes are kept so the rules
 // that Beast's parser would smooth over (folding, which part is too long) can be checked.
 asio::awaitable<header_read> read_header_section(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
-  for (;;) {
-    if (const auto end = header_section_end(text_of(buffer)); end != 0) co_return header_read{{}, end};
+  for (std::size_t scanned = 0;;) {
+    if (const auto end = header_section_end(text_of(buffer), scanned); end != 0)
+      co_return header_read{{}, end <= limits.section ? end : 0};
     if (buffer.size() > limits.section) co_return header_read{};
+    scanned = buffer.size() < 2 ? 0 : buffer.size() - 2;  // a blank line may straddle two reads
     auto [ec, n] = co_await stream.async_read_some(buffer.prepare(read_size), as_values);
     if (ec) co_return header_read{ec, 0};
     buffer.commit(n);
@@ -56,10 +60,19 @@ asio::awaitable<header_read> read_header_section(beast::tcp_stream& stream, beas
 }
 
 // Says why, then hangs up: after a framing error nothing more on this connection can be trusted.
+// What the client still sends is read and dropped for a moment before the socket closes: closing
+// with unread bytes would reset the connection and could destroy the answer on its way.
 asio::awaitable<void> refuse(beast::tcp_stream& stream, http::status status, std::string_view why) {
-  co_await write_response(stream, make_response(status, std::string(why) + "\n", 11, false));
+  if (!co_await write_response(stream, make_response(status, std::string(why) + "\n", 11, false))) co_return;
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::seconds(1));
+  std::array<char, 4096> sink;
+  for (std::size_t drained = 0; drained < 1024 * 1024;) {
+    auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), as_values);
+    if (read_ec) break;
+    drained += n;
+  }
 }
 
 bool is_quiet_end(const boost::system::error_code& ec) {
@@ -110,15 +123,19 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
     parser.put(asio::buffer(buffer.data().data(), head.size), ec);
     buffer.consume(head.size);
     if (!ec && !parser.is_header_done()) ec = http::error::partial_message;
-    if (!ec && check_framing(parser.get(), parser.chunked()) != request_verdict::ok) ec = http::error::bad_transfer_encoding;
     if (ec) {
       ctx.log.debug("bad request from {}: {}", remote, ec.message());
       co_await refuse(stream, status_of(ec), "bad request");
       co_return;
     }
+    if (check_framing(parser.get(), parser.chunked()) != request_verdict::ok) {
+      ctx.log.debug("bad request from {}: ambiguous framing or Host", remote);
+      co_await refuse(stream, http::status::bad_request, "bad request");
+      co_return;
+    }
     if (!parser.is_done()) {
       // curl and others wait for this before they send a body; the verdict comes after it.
-      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      if (parser.get().version() >= 11 && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
         auto [write_ec, n] = co_await asio::async_write(stream, asio::buffer(go_on), as_values);
         (void)n;

@@ -12,12 +12,13 @@ http::status status_of(request_verdict v) noexcept {
   return http::status::bad_request;
 }
 
-std::size_t header_section_end(std::string_view received) noexcept {
-  const auto crlf = received.find("\r\n\r\n");
-  const auto lf = received.find("\n\n");
-  if (crlf == std::string_view::npos && lf == std::string_view::npos) return 0;
-  if (lf == std::string_view::npos || (crlf != std::string_view::npos && crlf < lf)) return crlf + 4;
-  return lf + 2;
+std::size_t header_section_end(std::string_view received, std::size_t from) noexcept {
+  // "\n\r\n" ends CRLF sections (and a last field with a bare LF); "\n\n" bare-LF ones.
+  for (auto at = received.find('\n', from); at != std::string_view::npos; at = received.find('\n', at + 1)) {
+    if (received.substr(at + 1, 1) == "\n") return at + 2;
+    if (received.substr(at + 1, 2) == "\r\n") return at + 3;
+  }
+  return 0;
 }
 
 namespace {
@@ -54,9 +55,11 @@ request_verdict check_raw_header(std::string_view section, const header_limits& 
 }
 
 request_verdict check_framing(const http::request_header<>& header, bool chunked) noexcept {
-  if (header.version() >= 11 && header.count(http::field::host) != 1) return request_verdict::bad_request;
+  const auto hosts = header.count(http::field::host);
+  if (hosts > 1 || (header.version() >= 11 && hosts == 0)) return request_verdict::bad_request;
   if (header.count(http::field::transfer_encoding) > 0) {
-    if (!chunked || header.count(http::field::content_length) > 0) return request_verdict::bad_request;
+    if (!chunked || header.count(http::field::content_length) > 0 || header.version() < 11)
+      return request_verdict::bad_request;
   }
   return request_verdict::ok;
 }

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,9 +55,10 @@ struct server_context {
   core::store& store;
   boost::asio::any_io_executor store_executor;  // blocking store calls run here, never on network threads
   std::atomic<bool> draining{false};
-  // Sessions whose socket is still open. The hub's count drops as soon as a session starts to
-  // close (its slot is free again); this one when it has finished, which is what a drain awaits.
-  std::atomic<std::size_t> open_sessions{0};
+  // WebSocket sessions whose socket is still open, from the upgrade on. The hub's count drops as
+  // soon as a session starts to close (its slot is free again); this one when the socket is gone,
+  // which is what a drain awaits.
+  std::shared_ptr<std::atomic<std::size_t>> open_sessions = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 // The completion of a connection's top-level coroutine: an exception that escaped it is a bug
@@ -81,7 +83,7 @@ class server {
   // Stops accepting and asks every session to close with 1001. Safe to call twice.
   void shut_down();
   // WebSocket sessions not yet finished, closing ones included.
-  std::size_t connection_count() const noexcept { return context_.open_sessions.load(std::memory_order_relaxed); }
+  std::size_t connection_count() const noexcept { return context_.open_sessions->load(std::memory_order_relaxed); }
 
  private:
   boost::asio::io_context& ioc_;

@@ -51,7 +51,8 @@ struct session {
                                            c.settings.outbox_max_bytes)),
         limiter(c.settings.rate_limit, c.clock.steady_now()),
         live(c.settings.liveness, c.clock.steady_now()),
-        timer(ws.get_executor()) {}
+        timer(ws.get_executor()),
+        counted(c.open_sessions) {}
 
   server_context& ctx;
   ws_stream ws;
@@ -68,7 +69,17 @@ struct session {
   int loops_running = 0;
   bool stopped = false;
   bool slot_released = false;  // the hub no longer counts this session against its user's limit
-  bool close_delivered = false;  // our close frame was written (the log says when it was not)
+  bool close_completed = false;  // our close frame went out and the peer answered it
+  // The socket closes with this object, after admission or after both loops: a drain waits for it.
+  // The counter is shared, so a session destroyed with the io_context after the server is gone
+  // touches nothing freed.
+  struct open_count {
+    explicit open_count(std::shared_ptr<std::atomic<std::size_t>> n) : count(std::move(n)) { count->fetch_add(1); }
+    ~open_count() { count->fetch_sub(1); }
+    open_count(const open_count&) = delete;
+    open_count& operator=(const open_count&) = delete;
+    std::shared_ptr<std::atomic<std::size_t>> count;
+  } counted;
 };
 
 core::steady_time token_deadline(const server_context& ctx, core::wall_time expires_at) {
@@ -245,7 +256,7 @@ asio::awaitable<void> close_with(session& s, const core::close_request& request)
   }
   websocket::close_reason reason(static_cast<websocket::close_code>(request.code), request.reason);
   auto [ec] = co_await s.ws.async_close(reason, as_values);
-  s.close_delivered = !ec;  // else the peer is gone or stuck; the connection ends either way
+  s.close_completed = !ec;  // else the peer is gone or stuck; the connection ends either way
 }
 
 bool writes_bytes(const std::optional<core::outbound>& item) {
@@ -379,18 +390,18 @@ void configure(ws_stream& ws, const server_context& ctx) {
 
 // Everything a closed connection still owes: leave the hub and log. Runs once, after both loops.
 // The close code is ours when the server ended the session, logged with its reason even when a
-// peer that stopped reading never got the frame; else the peer's (0: the connection just ended).
+// peer that stopped reading never got the frame (the handshake then never completes); else the
+// peer's (0: the connection just ended).
 void finish(session& s) {
   s.ws.control_callback();
   release_slot(s);
-  s.ctx.open_sessions.fetch_sub(1, std::memory_order_relaxed);
   const auto [requested, reason] = s.out->requested_close();
   if (requested == 0) {
     s.ctx.log.info("session {} user={} closed code={}", s.session_id, s.user_id, s.ws.reason().code);
     return;
   }
   s.ctx.log.info("session {} user={} closed code={} reason={}{}", s.session_id, s.user_id, requested, reason,
-                 s.close_delivered ? "" : " (close frame not delivered)");
+                 s.close_completed ? "" : " (close handshake not completed)");
 }
 
 // The completion of the reader and of the writer: each holds the session alive while its loop
@@ -416,7 +427,6 @@ void start(const std::shared_ptr<session>& s) {
       raw->live.on_pong(raw->ctx.clock.steady_now());
   });
   const auto executor = s->ws.get_executor();
-  s->ctx.open_sessions.fetch_add(1, std::memory_order_relaxed);
   s->loops_running = 2;
   asio::co_spawn(executor, read_loop(*s), on_loop_end(s));
   asio::co_spawn(executor, write_loop(*s), on_loop_end(s));
