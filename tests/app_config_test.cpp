@@ -69,6 +69,8 @@ TEST_CASE("config defaults") {
   CHECK(c.server.liveness.idle_timeout == 600s);
   CHECK(c.server.liveness.ping_interval == 30s);
   CHECK(c.server.max_message_bytes == 64u * 1024u);
+  CHECK(c.server.outbox_max_bytes == 4u * 1024u * 1024u);
+  CHECK(c.server.outbox_capacity == 1024u);
   CHECK(c.server.handshake_timeout == 10s);
   CHECK(c.server.allowed_origins.empty());
   CHECK(c.drain_timeout == 10s);
@@ -89,8 +91,11 @@ TEST_CASE("config accepts explicit values") {
                                  "--max-conns-per-user", "2", "--rate-limit", "2.5", "--max-message-bytes", "1024",
                                  "--allowed-origin", "https://a.example", "--allowed-origin", "https://b.example",
                                  "--log-level", "debug", "--log-format", "json", "--jwt-issuer", "auth",
-                                 "--jwt-audience", "dash", "--jwt-leeway", "5s"}))
+                                 "--jwt-audience", "dash", "--jwt-leeway", "5s", "--max-queued-bytes", "2097152",
+                                 "--max-queued-frames", "64"}))
                      .settings;
+  CHECK(c.server.outbox_max_bytes == 2u * 1024u * 1024u);
+  CHECK(c.server.outbox_capacity == 64u);
   CHECK(c.server.port == 9001);
   CHECK(c.server.bind == "127.0.0.1");
   CHECK(c.threads == 3u);
@@ -131,6 +136,9 @@ TEST_CASE("config: each bad value is one line starting with the flag name") {
       {"--ping-interval", {"--ping-interval=10 s"}},
       {"--max-message-bytes", {"--max-message-bytes=10"}},
       {"--max-message-bytes", {"--max-message-bytes=64k"}},
+      {"--max-queued-bytes", {"--max-queued-bytes=65536"}},  // below one task_batch frame's worth
+      {"--max-queued-bytes", {"--max-queued-bytes=4M"}},
+      {"--max-queued-frames", {"--max-queued-frames=8"}},
       {"--handshake-timeout", {"--handshake-timeout=50ms"}},
       {"--handshake-timeout", {"--handshake-timeout=soon"}},
       {"--drain-timeout", {"--drain-timeout=later"}},

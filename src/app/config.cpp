@@ -193,7 +193,7 @@ config validate(const raw_options& o) {
   s.liveness.idle_timeout = duration_flag("idle-timeout", o.idle_timeout);
   s.liveness.ping_interval = duration_flag("ping-interval", o.ping_interval);
   s.max_message_bytes = integer_flag<std::size_t>("max-message-bytes", o.max_message_bytes, 64, 16 * 1024 * 1024);
-  s.outbox_max_bytes = integer_flag<std::size_t>("max-queued-bytes", o.max_queued_bytes, 64 * 1024, std::size_t{1} << 32);
+  s.outbox_max_bytes = integer_flag<std::size_t>("max-queued-bytes", o.max_queued_bytes, 1024 * 1024, std::size_t{1} << 32);
   s.outbox_capacity = integer_flag<std::size_t>("max-queued-frames", o.max_queued_frames, 16, 1'000'000);
   s.handshake_timeout = duration_flag("handshake-timeout", o.handshake_timeout);
   if (s.handshake_timeout < std::chrono::milliseconds(100)) bad("handshake-timeout", "must be at least 100ms", o.handshake_timeout);

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 namespace dh::core {
@@ -195,6 +196,13 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
         m = find(user, session_id);
         if (m == nullptr || !m->replaying || m->sync_generation != generation || out->close_requested()) co_return;
         push(user, *m, std::move(f));
+      }
+      if (!entries.empty()) {
+        // The replay's tail leaves before anything else is queued behind it: a last frame larger
+        // than the budget would otherwise refuse the next small one.
+        co_await out->wait_for_room(std::numeric_limits<std::size_t>::max(), strand_);
+        m = find(user, session_id);
+        if (m == nullptr || !m->replaying || m->sync_generation != generation) co_return;
       }
       // A resume position past the newest id replays nothing and must not hide what is held.
       const std::uint64_t replayed_up_to =
