@@ -3,8 +3,8 @@
 #include "core/clock.hpp"
 #include "core/logger.hpp"
 #include "dh/version.hpp"
+#include "app/gateway.hpp"
 #include "core/memory_store.hpp"
-#include "net/server.hpp"
 #include "store/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -88,8 +88,9 @@ int run_server(const config& cfg) {
   }
   // One thread owns the store: SQLite work is serialised and never runs on a network thread.
   asio::thread_pool store_thread(1);
-  net::server srv(ioc, cfg.server, std::move(*verifier), clock, log, *store, store_thread.get_executor(),
-                  connection_executors);
+  gateway parts(ioc, cfg.server, std::move(*verifier), clock, log, *store, store_thread.get_executor(),
+                connection_executors);
+  auto& srv = parts.server();
   asio::ip::tcp::endpoint endpoint;
   try {
     endpoint = srv.listen();

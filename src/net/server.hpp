@@ -1,6 +1,6 @@
 // server.hpp — the listening socket and everything a connection needs to be served: settings,
-// the JWT verifier, the hub, the store, the clock and the logger. Sessions spread over the io_context's
-// threads, one strand each; shut_down() drains them with connection_status + close 1001.
+// the JWT verifier, the hub, the ingest queue, the store, the clock and the logger, all built by
+// the app and lent here. Listens and routes; shut_down() drains sessions with close 1001.
 #pragma once
 
 #include "core/clock.hpp"
@@ -75,8 +75,8 @@ class server {
   // which must be run by one thread (one io_context per thread keeps a session's wake-ups on its
   // own thread). None given: connections run on `ioc`, which may have many threads, one strand each.
   server(boost::asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
-         const core::logger& log, core::store& store, boost::asio::any_io_executor store_executor,
-         std::vector<boost::asio::any_io_executor> connection_executors = {});
+         const core::logger& log, core::hub& hub, core::ingest_queue& ingest, core::store& store,
+         boost::asio::any_io_executor store_executor, std::vector<boost::asio::any_io_executor> connection_executors = {});
 
   // Binds and starts accepting; returns the bound endpoint (port 0 picks a free one).
   boost::asio::ip::tcp::endpoint listen();
@@ -87,8 +87,7 @@ class server {
 
  private:
   boost::asio::io_context& ioc_;
-  core::hub hub_;
-  core::ingest_queue ingest_;
+  core::hub& hub_;
   server_context context_;
   std::vector<boost::asio::any_io_executor> connection_executors_;
   bool use_strands_;

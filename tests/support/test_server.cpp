@@ -62,17 +62,17 @@ std::string make_token(const std::string& subject, std::chrono::seconds ttl, con
 test_server::test_server(net::server_settings settings, protocol::jwt_settings jwt, core::store* store)
     : log_file_(open_log_file()),
       log_(test_log_level(), core::log_format::text, log_file_.get()),
-      server_(ioc_, std::move(settings), make_verifier(std::move(jwt)), clock_, log_, store ? *store : own_store_,
-              store_thread_.get_executor()),
+      gateway_(ioc_, std::move(settings), make_verifier(std::move(jwt)), clock_, log_, store ? *store : own_store_,
+               store_thread_.get_executor()),
       work_(ioc_.get_executor()) {
-  port_ = server_.listen().port();
+  port_ = server().listen().port();
   for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
 }
 
 test_server::~test_server() {
-  server_.shut_down();
+  server().shut_down();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (server_.connection_count() > 0 && std::chrono::steady_clock::now() < deadline)
+  while (server().connection_count() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ioc_.stop();
   for (auto& t : threads_) t.join();

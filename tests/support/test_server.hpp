@@ -5,6 +5,7 @@
 #include "core/clock.hpp"
 #include "core/logger.hpp"
 #include "core/memory_store.hpp"
+#include "app/gateway.hpp"
 #include "net/server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -41,7 +42,7 @@ class test_server {
 
   std::uint16_t port() const noexcept { return port_; }
   std::string ws_target(const std::string& user, const std::string& token) const;
-  net::server& server() noexcept { return server_; }
+  net::server& server() noexcept { return gateway_.server(); }
   // Everything the server has logged so far (info and up), for tests of what reaches the log.
   std::string log_text() const;
 
@@ -55,7 +56,7 @@ class test_server {
   core::logger log_;
   core::memory_store own_store_;
   boost::asio::thread_pool store_thread_{1};
-  net::server server_;
+  app::gateway gateway_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::vector<std::jthread> threads_;
   std::uint16_t port_ = 0;
