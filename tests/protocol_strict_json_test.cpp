@@ -107,3 +107,17 @@ TEST_CASE("client messages with duplicate keys or non-finite numbers are INVALID
   CHECK(infinite.message == "payload.x is outside the range of a double");
   CHECK(message_error("{oops").message.starts_with("message is not valid JSON: "));
 }
+
+TEST_CASE("strict JSON finds a duplicate among many keys, and takes many distinct ones") {
+  std::string many = "{";
+  for (int i = 0; i < 1000; ++i) many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  auto distinct = many;
+  distinct.back() = '}';
+  CHECK(parse_strict_json(distinct).has_value());
+  many += "\"k500\":0}";
+  const auto r = refusal_of(many);
+  CHECK(r.path == "k500");
+  // Keys are reused between sibling objects without leaking from one into the next.
+  CHECK(parse_strict_json(R"([{"a":1,"b":2},{"b":1,"a":2},{"c":{"a":1}}])").has_value());
+  CHECK(refusal_of(R"([{"a":1,"b":2},{"b":1,"b":2}])").path == "[1].b");
+}

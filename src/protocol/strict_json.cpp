@@ -49,9 +49,9 @@ class strict_handler {
   bool on_key(json::string_view s, std::size_t, json::error_code& ec) {
     key_.append(s.data(), s.size());
     auto& level = levels_[depth_ - 1];
-    level.key = key_;
+    const bool fresh = level.add_key(key_);
     key_.clear();
-    if (!level.keys.insert(level.key).second) return refuse(ec, "is a duplicate key");
+    if (!fresh) return refuse(ec, "is a duplicate key");
     st.push_key(s);
     return true;
   }
@@ -89,21 +89,47 @@ class strict_handler {
   bool on_comment(json::string_view, json::error_code&) { return true; }
 
  private:
+  // Objects keep their keys so far: a linear scan while they are few (the contract's objects
+  // have about ten), a hash set once there are many, so a hostile object of 100,000 keys costs
+  // no more than its size. The strings are reused between objects, so short keys cost no
+  // allocation at all.
   struct level {
+    static constexpr std::size_t scan_limit = 16;
     bool object = false;
-    std::size_t index = 0;                 // arrays: the element being parsed
-    std::string key;                       // objects: the member being parsed
-    std::unordered_set<std::string> keys;  // objects: every key so far
+    std::size_t index = 0;              // arrays: the element being parsed
+    std::vector<std::string> keys;      // objects: keys[0..count) so far; the last is the member being parsed
+    std::size_t count = 0;
+    std::unordered_set<std::string> many;  // objects past scan_limit keys: all of them
+
+    void reset(bool is_object) {
+      object = is_object;
+      index = 0;
+      count = 0;
+      many.clear();
+    }
+    const std::string& key() const { return keys[count - 1]; }
+    // Makes `k` the member being parsed; false when it was seen before in this object.
+    bool add_key(const std::string& k) {
+      bool fresh = true;
+      if (count < scan_limit) {
+        for (std::size_t i = 0; i < count && fresh; ++i) fresh = keys[i] != k;
+      } else {
+        if (count == scan_limit) many.insert(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(count));
+        fresh = many.insert(k).second;
+      }
+      if (count == keys.size())
+        keys.push_back(k);
+      else
+        keys[count].assign(k);
+      ++count;
+      return fresh;
+    }
   };
 
-  // Levels are reused by depth, so a document of many small objects does not allocate a set each.
+  // Levels are reused by depth, so a document of many small objects allocates little.
   bool open(bool object) {
     if (levels_.size() == depth_) levels_.emplace_back();
-    auto& l = levels_[depth_++];
-    l.object = object;
-    l.index = 0;
-    l.key.clear();
-    l.keys.clear();
+    levels_[depth_++].reset(object);
     return true;
   }
   void close() { --depth_; }
@@ -118,7 +144,7 @@ class strict_handler {
       if (!l.object)
         fmt::format_to(std::back_inserter(out), "[{}]", l.index);
       else
-        fmt::format_to(std::back_inserter(out), "{}{}", out.empty() ? "" : ".", l.key);
+        fmt::format_to(std::back_inserter(out), "{}{}", out.empty() ? "" : ".", l.key());
     }
     return out;
   }
