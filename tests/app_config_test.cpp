@@ -64,7 +64,7 @@ TEST_CASE("config defaults") {
   const auto& c = inv.settings;
   CHECK(c.server.port == 8000);
   CHECK(c.server.bind == "0.0.0.0");
-  CHECK(c.server.hub.max_conns_per_user == 5u);
+  CHECK(c.server.admission.max_per_user == 5u);
   CHECK(c.server.rate_limit.per_second == doctest::Approx(10.0));
   CHECK(c.server.liveness.idle_timeout == 600s);
   CHECK(c.server.liveness.ping_interval == 30s);
@@ -99,7 +99,7 @@ TEST_CASE("config accepts explicit values") {
   CHECK(c.server.port == 9001);
   CHECK(c.server.bind == "127.0.0.1");
   CHECK(c.threads == 3u);
-  CHECK(c.server.hub.max_conns_per_user == 2u);
+  CHECK(c.server.admission.max_per_user == 2u);
   CHECK(c.server.rate_limit.per_second == doctest::Approx(2.5));
   CHECK(c.server.max_message_bytes == 1024u);
   CHECK(c.server.allowed_origins == std::vector<std::string>{"https://a.example", "https://b.example"});
@@ -204,7 +204,7 @@ TEST_CASE("config: environment twins") {
                           env_from({{"DASHBOARD_MAX_CONNS_PER_USER", "7"}, {"DASHBOARD_IDLE_TIMEOUT", "2m"},
                                     {"DASHBOARD_RATE_LIMIT", "0"}}))
                        .settings;
-    CHECK(c.server.hub.max_conns_per_user == 7u);
+    CHECK(c.server.admission.max_per_user == 7u);
     CHECK(c.server.liveness.idle_timeout == 120s);
     CHECK(c.server.rate_limit.per_second == doctest::Approx(0.0));
   }

@@ -186,7 +186,7 @@ config validate(const raw_options& o) {
   s.bind = o.bind;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   c.threads = o.threads.empty() ? cores : integer_flag<unsigned>("threads", o.threads, 1, 1024);
-  s.hub.max_conns_per_user = integer_flag<std::size_t>("max-conns-per-user", o.max_conns, 1, 100000);
+  s.admission.max_per_user = integer_flag<std::size_t>("max-conns-per-user", o.max_conns, 1, 100000);
   const auto rate = parse_rate(o.rate_limit);
   if (!rate) bad("rate-limit", "expected a number of messages per second >= 0", o.rate_limit);
   s.rate_limit.per_second = *rate;

@@ -6,10 +6,11 @@ gateway::gateway(boost::asio::io_context& ioc, net::server_settings settings, pr
                  const core::clock& clock, const core::logger& log, core::store& store,
                  boost::asio::any_io_executor store_executor,
                  std::vector<boost::asio::any_io_executor> connection_executors)
-    : hub_(ioc.get_executor(), settings.hub, clock, store, store_executor, log),
+    : admission_(ioc.get_executor(), settings.admission),
+      hub_(ioc.get_executor(), settings.hub, clock, store, store_executor, log),
       // Durable first, then fan-out: each committed group goes to the bus from the store thread.
       ingest_(store, store_executor, [this](core::bus::batch committed) { bus_.publish(std::move(committed)); }),
-      server_(ioc, std::move(settings), std::move(jwt), clock, log, hub_, ingest_, store, std::move(store_executor),
+      server_(ioc, std::move(settings), std::move(jwt), clock, log, hub_, admission_, ingest_, store, std::move(store_executor),
               std::move(connection_executors)) {
   bus_.subscribe([this](core::bus::batch committed) { hub_.publish(std::move(committed)); });
 }

@@ -1,11 +1,12 @@
 // gateway.hpp — the gateway's parts wired together, the one place that decides which backend
-// serves which core interface: the store, the bus, the ingest queue, the hub and the server.
+// serves which core interface: the store, the bus, admission, the ingest queue, the hub, the server.
 #pragma once
 
 #include "core/bus.hpp"
 #include "core/clock.hpp"
 #include "core/hub.hpp"
 #include "core/ingest_queue.hpp"
+#include "core/local_admission.hpp"
 #include "core/logger.hpp"
 #include "core/store.hpp"
 #include "net/server.hpp"
@@ -33,6 +34,7 @@ class gateway {
 
  private:
   core::local_bus bus_;
+  core::local_admission admission_;
   core::hub hub_;
   core::ingest_queue ingest_;
   net::server server_;

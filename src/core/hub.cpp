@@ -3,7 +3,6 @@
 #include "core/blocking.hpp"
 #include "protocol/messages.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -90,24 +89,12 @@ asio::awaitable<hub::join_result> hub::join(std::string user, std::uint64_t sess
 // A member coroutine rather than a capturing lambda: its arguments live in the coroutine frame.
 asio::awaitable<hub::join_result> hub::join_on_strand(std::string user, std::uint64_t session_id,
                                                       std::shared_ptr<outbox> out) {
-  // At the limit, a slot may be on its way back (a page reload: the old socket's close is still
-  // being processed), so the newcomer waits a moment for a leave before it is refused.
-  const auto deadline = asio::steady_timer::clock_type::now() + settings_.slot_wait;
-  for (;;) {
-    if (shutting_down_) co_return join_result::shutting_down;
-    auto& state = users_[user];
-    if (!state) {
-      state = std::make_unique<user_state>(strand_, settings_.dashboard_interval);
-      users_count_.fetch_add(1, std::memory_order_relaxed);
-    }
-    if (state->members.size() < settings_.max_conns_per_user) break;
-    if (asio::steady_timer::clock_type::now() >= deadline) co_return join_result::limit_reached;
-    asio::steady_timer wait(strand_, deadline);
-    state->slot_waiters.push_back(&wait);
-    co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));  // a leave cancels it early
-    if (auto it = users_.find(user); it != users_.end()) std::erase(it->second->slot_waiters, &wait);
-  }
+  if (shutting_down_) co_return join_result::shutting_down;
   auto& state = users_[user];
+  if (!state) {
+    state = std::make_unique<user_state>(strand_, settings_.dashboard_interval);
+    users_count_.fetch_add(1, std::memory_order_relaxed);
+  }
   member joined;
   joined.id = session_id;
   joined.out = std::move(out);
@@ -131,16 +118,11 @@ void hub::leave(std::string user, std::uint64_t session_id) {
     auto& members = it->second->members;
     const auto removed = std::erase_if(members, [&](const member& m) { return m.id == session_id; });
     connections_.fetch_sub(removed, std::memory_order_relaxed);
-    if (removed != 0) wake_slot_waiters(*it->second);
     if (members.empty()) {
       users_.erase(it);  // its timers are cancelled with it
       users_count_.fetch_sub(1, std::memory_order_relaxed);
     }
   });
-}
-
-void hub::wake_slot_waiters(user_state& state) {
-  for (auto* waiter : std::exchange(state.slot_waiters, {})) waiter->cancel();
 }
 
 void hub::slow_consumer(const std::string& user, member& m, std::string_view why) {
@@ -335,10 +317,8 @@ void hub::apply_dashboard(const std::string& user, user_state& state, const debo
 void hub::shut_down(frame last_frame, std::uint16_t code) {
   asio::post(strand_, [this, last_frame = std::move(last_frame), code] {
     shutting_down_ = true;
-    for (auto& [user, state] : users_) {
-      wake_slot_waiters(*state);
+    for (auto& [user, state] : users_)
       for (auto& m : state->members) m.out->request_close({code, last_frame, "server shutting down"});
-    }
   });
 }
 

@@ -1,5 +1,5 @@
-// hub.hpp — owns the user → sessions map, the per-user connection limit, task_update batching
-// and dashboard_update debouncing. State is touched only on the hub's strand; it never awaits a
+// hub.hpp — owns the user → sessions map, task_update batching and dashboard_update debouncing
+// (the per-user connection limit is core/admission's). State is touched only on the hub's strand; it never awaits a
 // session and reaches one only through its outbox (a full outbox closes it as SLOW_CONSUMER).
 #pragma once
 
@@ -26,25 +26,21 @@
 namespace dh::core {
 
 struct hub_settings {
-  std::size_t max_conns_per_user = 5;
   std::chrono::milliseconds batch_window{20};
   std::chrono::steady_clock::duration dashboard_interval = std::chrono::seconds(1);
   std::size_t ack_window = 1000;     // unacked task updates a session that acks may have
   std::size_t replay_limit = 10'000;  // task updates replayed on a resume
-  // How long a connection at the user's limit waits for a slot being released before it is
-  // refused: a closing session frees its slot asynchronously.
-  std::chrono::milliseconds slot_wait{500};
 };
 
 class hub {
  public:
-  enum class join_result { joined, limit_reached, shutting_down };
+  enum class join_result { joined, shutting_down };
 
   // `store_executor` runs the blocking store calls (history and stats for subscribers).
   hub(boost::asio::any_io_executor executor, hub_settings settings, const clock& clock, store& store,
       boost::asio::any_io_executor store_executor, const logger& log);
 
-  // Registers a session unless its user is at the connection limit. Safe from any executor.
+  // Registers a session (admitted already: see core/admission). Safe from any executor.
   boost::asio::awaitable<join_result> join(std::string user, std::uint64_t session_id, std::shared_ptr<outbox> out);
   // Fire-and-forget: each posts onto the hub strand.
   void leave(std::string user, std::uint64_t session_id);
@@ -88,7 +84,6 @@ class hub {
     std::optional<protocol::dashboard_stats> latest;  // stats to consider at the next flush
     debouncer dashboard;
     boost::asio::steady_timer dashboard_timer;
-    std::vector<boost::asio::steady_timer*> slot_waiters;  // joins at the limit; each lives in its join's frame
   };
 
   boost::asio::awaitable<join_result> join_on_strand(std::string user, std::uint64_t session_id,
@@ -96,7 +91,6 @@ class hub {
   boost::asio::awaitable<void> sync_subscriber(std::string user, std::uint64_t session_id,
                                                std::optional<std::uint64_t> after, std::uint64_t generation);
   member* find(const std::string& user, std::uint64_t session_id);
-  void wake_slot_waiters(user_state& state);
   void arm_flush(const std::string& user, user_state& state);
   void flush(const std::string& user);
   void apply_dashboard(const std::string& user, user_state& state, const debouncer::decision& d);

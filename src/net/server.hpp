@@ -4,7 +4,9 @@
 #pragma once
 
 #include "core/clock.hpp"
+#include "core/admission.hpp"
 #include "core/hub.hpp"
+#include "core/local_admission.hpp"
 #include "core/ingest_queue.hpp"
 #include "core/liveness.hpp"
 #include "core/logger.hpp"
@@ -38,6 +40,7 @@ struct server_settings {
   core::liveness_settings liveness;
   core::rate_limit_settings rate_limit;
   core::hub_settings hub;
+  core::admission_settings admission;
   std::string ingest_key;  // empty: ingest is disabled (503)
   std::size_t max_ingest_bytes = 1024 * 1024;
   std::string dapr_pubsub = "taskpubsub";
@@ -51,6 +54,7 @@ struct server_context {
   const core::clock& clock;
   const core::logger& log;
   core::hub& hub;
+  core::admission& admission;  // the user's connection slots
   core::ingest_queue& ingest;  // group commit of ingest batches; publishes to the hub after each
   core::store& store;
   boost::asio::any_io_executor store_executor;  // blocking store calls run here, never on network threads
@@ -75,7 +79,7 @@ class server {
   // which must be run by one thread (one io_context per thread keeps a session's wake-ups on its
   // own thread). None given: connections run on `ioc`, which may have many threads, one strand each.
   server(boost::asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
-         const core::logger& log, core::hub& hub, core::ingest_queue& ingest, core::store& store,
+         const core::logger& log, core::hub& hub, core::admission& admission, core::ingest_queue& ingest, core::store& store,
          boost::asio::any_io_executor store_executor, std::vector<boost::asio::any_io_executor> connection_executors = {});
 
   // Binds and starts accepting; returns the bound endpoint (port 0 picks a free one).

@@ -93,6 +93,7 @@ core::steady_time token_deadline(const server_context& ctx, core::wall_time expi
 void release_slot(session& s) {
   if (s.slot_released || s.user_id.empty()) return;
   s.slot_released = true;
+  s.ctx.admission.release(s.user_id, s.id);
   s.ctx.hub.leave(s.user_id, s.id);
 }
 
@@ -470,14 +471,16 @@ asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, re
   s->session_id = fmt::format("{:016x}", ctx.hub.instance_nonce() ^ s->id);
   s->live.set_token_deadline(token_deadline(ctx, verified->expires_at));
 
-  const auto joined = co_await ctx.hub.join(s->user_id, s->id, s->out);
-  if (joined == core::hub::join_result::limit_reached) {
+  if (!co_await ctx.admission.acquire(s->user_id, s->id)) {
+    s->slot_released = true;  // never held
     failure f{errc::connection_limit,
-              fmt::format("user already has {} connections", ctx.settings.hub.max_conns_per_user), {}};
+              fmt::format("user already has {} connections", ctx.settings.admission.max_per_user), {}};
     co_await reject(s->ws, ctx, std::move(f), s->remote);
     co_return;
   }
+  const auto joined = co_await ctx.hub.join(s->user_id, s->id, s->out);
   if (joined == core::hub::join_result::shutting_down) {
+    release_slot(*s);
     auto [ec] = co_await s->ws.async_close(websocket::close_code::going_away, as_values);
     (void)ec;
     co_return;

@@ -1,0 +1,23 @@
+// admission.hpp — a user's connection slots (SPEC §2: 5 per user). A session holds one from its
+// admission until its end begins. In one process a count per user; across instances, leases.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace dh::core {
+
+class admission {
+ public:
+  virtual ~admission() = default;
+  // Takes one of `user`'s slots for `session`; false when they stay taken. At the limit it may
+  // wait briefly for a slot that is being released (a page reload: the old session's close is
+  // still under way). Resumes the caller on its own executor. Safe from any thread.
+  virtual boost::asio::awaitable<bool> acquire(std::string user, std::uint64_t session) = 0;
+  // Gives `session`'s slot back. Safe from any thread; one not held is ignored.
+  virtual void release(std::string user, std::uint64_t session) = 0;
+};
+
+}  // namespace dh::core
