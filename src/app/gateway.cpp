@@ -6,11 +6,10 @@ gateway::gateway(boost::asio::io_context& ioc, net::server_settings settings, pr
                  const core::clock& clock, const core::logger& log, core::store& store,
                  boost::asio::any_io_executor store_executor,
                  std::vector<boost::asio::any_io_executor> connection_executors)
-    : admission_(ioc.get_executor(), settings.admission),
-      hub_(ioc.get_executor(), settings.hub, clock, store, store_executor, log),
-      // Durable first, then fan-out: each committed group goes to the bus from the store thread.
-      ingest_(store, store_executor, [this](core::bus::batch committed) { bus_.publish(std::move(committed)); }),
-      server_(ioc, std::move(settings), std::move(jwt), clock, log, hub_, admission_, ingest_, store, std::move(store_executor),
+    : events_(store, std::move(store_executor), bus_),
+      admission_(ioc.get_executor(), settings.admission),
+      hub_(ioc.get_executor(), settings.hub, clock, events_, log),
+      server_(ioc, std::move(settings), std::move(jwt), clock, log, hub_, admission_, events_,
               std::move(connection_executors)) {
   bus_.subscribe([this](core::bus::batch committed) { hub_.publish(std::move(committed)); });
 }

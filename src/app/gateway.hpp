@@ -1,11 +1,11 @@
 // gateway.hpp — the gateway's parts wired together, the one place that decides which backend
-// serves which core interface: the store, the bus, admission, the ingest queue, the hub, the server.
+// serves which core interface (event store, bus, admission) and hands them to the hub and server.
 #pragma once
 
 #include "core/bus.hpp"
 #include "core/clock.hpp"
 #include "core/hub.hpp"
-#include "core/ingest_queue.hpp"
+#include "core/local_event_store.hpp"
 #include "core/local_admission.hpp"
 #include "core/logger.hpp"
 #include "core/store.hpp"
@@ -21,8 +21,8 @@ namespace dh::app {
 
 class gateway {
  public:
-  // The hub runs on `ioc`; store calls (and the bus's publishes) on `store_executor`, one thread;
-  // connections on `connection_executors` (see net::server).
+  // The hub and admission run on `ioc`; `store`'s calls and the bus's publishes on
+  // `store_executor`, one thread; connections on `connection_executors` (see net::server).
   gateway(boost::asio::io_context& ioc, net::server_settings settings, protocol::jwt_verifier jwt,
           const core::clock& clock, const core::logger& log, core::store& store,
           boost::asio::any_io_executor store_executor,
@@ -34,9 +34,9 @@ class gateway {
 
  private:
   core::local_bus bus_;
+  core::local_event_store events_;
   core::local_admission admission_;
   core::hub hub_;
-  core::ingest_queue ingest_;
   net::server server_;
 };
 

@@ -1,6 +1,5 @@
 #include "core/hub.hpp"
 
-#include "core/blocking.hpp"
 #include "protocol/messages.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -70,13 +69,12 @@ std::vector<frame> encode_window(const std::vector<task_update>& items, bool as_
 
 }  // namespace
 
-hub::hub(asio::any_io_executor executor, hub_settings settings, const clock& clock, store& store,
-         asio::any_io_executor store_executor, const logger& log)
+hub::hub(asio::any_io_executor executor, hub_settings settings, const clock& clock, event_store& events,
+         const logger& log)
     : strand_(asio::make_strand(std::move(executor))),
       settings_(settings),
       clock_(clock),
-      store_(store),
-      store_executor_(std::move(store_executor)),
+      events_(events),
       log_(log),
       nonce_((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()) {}
 
@@ -161,9 +159,7 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
   try {
     if (after) {
       const auto now = clock_.wall_now();
-      auto page = co_await run_blocking(store_executor_, [this, &user, &after, now] {
-        return store_.history(user, *after, settings_.replay_limit, now);
-      });
+      auto page = co_await events_.history(user, *after, settings_.replay_limit, now);
       auto* m = find(user, session_id);
       if (m == nullptr || !m->replaying || m->sync_generation != generation) co_return;
       const auto wall = clock_.wall_now();
@@ -195,7 +191,7 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
       std::erase_if(held, [&](const task_update& u) { return u.event_id <= replayed_up_to; });
       if (!held.empty()) send_window(user, *m, held, encode_window(held, m->batch, wall));
     }
-    auto stats = co_await run_blocking(store_executor_, [this, &user] { return store_.stats(user); });
+    auto stats = co_await events_.stats(user);
     auto* m = find(user, session_id);
     if (m == nullptr || !m->subscribed || m->sync_generation != generation) co_return;
     const auto now = clock_.wall_now();

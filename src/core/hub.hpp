@@ -8,6 +8,7 @@
 #include "core/debouncer.hpp"
 #include "core/logger.hpp"
 #include "core/outbox.hpp"
+#include "core/event_store.hpp"
 #include "core/store.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -36,9 +37,9 @@ class hub {
  public:
   enum class join_result { joined, shutting_down };
 
-  // `store_executor` runs the blocking store calls (history and stats for subscribers).
-  hub(boost::asio::any_io_executor executor, hub_settings settings, const clock& clock, store& store,
-      boost::asio::any_io_executor store_executor, const logger& log);
+  // `events` gives subscribers their history and statistics.
+  hub(boost::asio::any_io_executor executor, hub_settings settings, const clock& clock, event_store& events,
+      const logger& log);
 
   // Registers a session (admitted already: see core/admission). Safe from any executor.
   boost::asio::awaitable<join_result> join(std::string user, std::uint64_t session_id, std::shared_ptr<outbox> out);
@@ -102,8 +103,7 @@ class hub {
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   hub_settings settings_;
   const clock& clock_;
-  store& store_;
-  boost::asio::any_io_executor store_executor_;
+  event_store& events_;
   const logger& log_;
   std::unordered_map<std::string, std::unique_ptr<user_state>> users_;  // hub strand only
   bool shutting_down_ = false;                                         // hub strand only

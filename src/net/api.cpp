@@ -2,7 +2,6 @@
 
 #include "net/routes.hpp"
 
-#include "core/blocking.hpp"
 #include "protocol/ingest.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/timestamp.hpp"
@@ -59,7 +58,7 @@ asio::awaitable<response> ingest(server_context& ctx, const request& req) {
   try {
     // Stored together with whatever other batches are waiting; published to the hub after the
     // commit, before this reply.
-    result = co_await ctx.ingest.apply(std::move(*parsed), ctx.clock.wall_now());
+    result = co_await ctx.events.apply(std::move(*parsed), ctx.clock.wall_now());
   } catch (const core::store_error& e) {
     ctx.log.error("ingest of {} events failed: {}", count, e.what());
     co_return json_error(req, http::status::service_unavailable, "STORE_UNAVAILABLE", "the batch was not stored");
@@ -92,7 +91,7 @@ std::optional<response> check_user_token(server_context& ctx, const request& req
 
 asio::awaitable<response> dashboard(server_context& ctx, const request& req, std::string user) {
   if (auto denied = check_user_token(ctx, req, user)) co_return std::move(*denied);
-  const auto stats = co_await core::run_blocking(ctx.store_executor, [&ctx, &user] { return ctx.store.stats(user); });
+  const auto stats = co_await ctx.events.stats(user);
   const auto updated = core::last_updated(stats, ctx.clock.wall_now());
   co_return json_response(req, http::status::ok,
                           json::serialize(json::object{{"userId", protocol::user_id_to_json(user)},
@@ -120,9 +119,7 @@ asio::awaitable<response> events(server_context& ctx, const request& req, std::s
     }
   }
   const auto now = ctx.clock.wall_now();
-  const auto page = co_await core::run_blocking(ctx.store_executor, [&ctx, &user, since, limit, now] {
-    return ctx.store.history(user, since, limit, now);
-  });
+  const auto page = co_await ctx.events.history(user, since, limit, now);
   // Payloads are stored serialised; splice them rather than parse them again.
   std::string body = R"({"events":[)";
   for (std::size_t i = 0; i < page.entries.size(); ++i) {

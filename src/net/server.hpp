@@ -1,5 +1,5 @@
 // server.hpp — the listening socket and everything a connection needs to be served: settings,
-// the JWT verifier, the hub, the ingest queue, the store, the clock and the logger, all built by
+// the JWT verifier, the hub, admission, the event store, the clock and the logger, all built by
 // the app and lent here. Listens and routes; shut_down() drains sessions with close 1001.
 #pragma once
 
@@ -7,11 +7,10 @@
 #include "core/admission.hpp"
 #include "core/hub.hpp"
 #include "core/local_admission.hpp"
-#include "core/ingest_queue.hpp"
+#include "core/event_store.hpp"
 #include "core/liveness.hpp"
 #include "core/logger.hpp"
 #include "core/rate_limiter.hpp"
-#include "core/store.hpp"
 #include "protocol/jwt.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -55,9 +54,7 @@ struct server_context {
   const core::logger& log;
   core::hub& hub;
   core::admission& admission;  // the user's connection slots
-  core::ingest_queue& ingest;  // group commit of ingest batches; publishes to the hub after each
-  core::store& store;
-  boost::asio::any_io_executor store_executor;  // blocking store calls run here, never on network threads
+  core::event_store& events;   // ingest, statistics and history; never blocks a network thread
   std::atomic<bool> draining{false};
   // WebSocket sessions whose socket is still open, from the upgrade on. The hub's count drops as
   // soon as a session starts to close (its slot is free again); this one when the socket is gone,
@@ -79,8 +76,8 @@ class server {
   // which must be run by one thread (one io_context per thread keeps a session's wake-ups on its
   // own thread). None given: connections run on `ioc`, which may have many threads, one strand each.
   server(boost::asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
-         const core::logger& log, core::hub& hub, core::admission& admission, core::ingest_queue& ingest, core::store& store,
-         boost::asio::any_io_executor store_executor, std::vector<boost::asio::any_io_executor> connection_executors = {});
+         const core::logger& log, core::hub& hub, core::admission& admission, core::event_store& events,
+         std::vector<boost::asio::any_io_executor> connection_executors = {});
 
   // Binds and starts accepting; returns the bound endpoint (port 0 picks a free one).
   boost::asio::ip::tcp::endpoint listen();

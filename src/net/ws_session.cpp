@@ -2,7 +2,6 @@
 
 #include "net/gathering_stream.hpp"
 
-#include "core/blocking.hpp"
 #include "core/liveness.hpp"
 #include "core/outbox.hpp"
 #include "core/rate_limiter.hpp"
@@ -352,9 +351,7 @@ asio::awaitable<void> reject(ws_stream& ws, const server_context& ctx, failure f
 asio::awaitable<bool> history_covers(server_context& ctx, std::string user, std::uint64_t after) {
   try {
     const auto now = ctx.clock.wall_now();
-    auto page = co_await core::run_blocking(ctx.store_executor, [&ctx, &user, after, now] {
-      return ctx.store.history(user, after, 0, now);
-    });
+    auto page = co_await ctx.events.history(user, after, 0, now);
     co_return page.complete;
   } catch (const core::store_error& e) {
     ctx.log.error("store failed checking history for user={}: {}", user, e.what());
