@@ -9,6 +9,10 @@ old=$1 new=$2 scenario=$3
 shift 3
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bench="$root/build/release/dashboard-bench"
+if [ ! -x "$bench" ]; then
+  echo "ab.sh: no $bench; build it first: cmake --preset release && cmake --build --preset release --target dashboard-bench" >&2
+  exit 2
+fi
 secret=bench-secret-0123456789abcdefghijklmnop
 key=bench-ingest-key-0123456789
 rate=${RATE:-$([ "$scenario" = slow ] && echo 20000 || echo 60000)}
