@@ -71,6 +71,7 @@ TEST_CASE("config defaults") {
   CHECK(c.server.max_message_bytes == 64u * 1024u);
   CHECK(c.server.outbox_max_bytes == 4u * 1024u * 1024u);
   CHECK(c.server.outbox_capacity == 1024u);
+  CHECK_FALSE(c.server.reuse_port);
   CHECK(c.server.handshake_timeout == 10s);
   CHECK(c.server.allowed_origins.empty());
   CHECK(c.drain_timeout == 10s);
@@ -92,8 +93,9 @@ TEST_CASE("config accepts explicit values") {
                                  "--allowed-origin", "https://a.example", "--allowed-origin", "https://b.example",
                                  "--log-level", "debug", "--log-format", "json", "--jwt-issuer", "auth",
                                  "--jwt-audience", "dash", "--jwt-leeway", "5s", "--max-queued-bytes", "2097152",
-                                 "--max-queued-frames", "64"}))
+                                 "--max-queued-frames", "64", "--reuse-port"}))
                      .settings;
+  CHECK(c.server.reuse_port);
   CHECK(c.server.outbox_max_bytes == 2u * 1024u * 1024u);
   CHECK(c.server.outbox_capacity == 64u);
   CHECK(c.server.port == 9001);

@@ -139,3 +139,19 @@ TEST_CASE("a flooding client does not slow down a well-behaved one") {
   flooding = false;
   CHECK(worst < 100ms);
 }
+
+TEST_CASE("--reuse-port lets a second instance listen on the same port; without it the bind fails") {
+  auto first_settings = default_settings();
+  first_settings.reuse_port = true;
+  test_server first(first_settings);
+  auto second_settings = default_settings();
+  second_settings.port = first.port();
+  second_settings.reuse_port = true;
+  test_server second(second_settings);
+  CHECK(second.port() == first.port());
+  for (int i = 0; i < 4; ++i) CHECK(http_get(first.port(), "/health").status == 200);  // whichever instance answers
+
+  auto lone_settings = default_settings();
+  lone_settings.port = first.port();
+  CHECK_THROWS_AS(test_server{lone_settings}, boost::system::system_error);
+}

@@ -34,6 +34,7 @@ struct raw_options {
   std::string max_ingest_bytes = "1048576", ack_window = "1000", dapr_pubsub = "taskpubsub", dapr_topic = "task-updates";
   std::string config_file;
   bool dev = false;
+  bool reuse_port = false;
   std::string user, ttl = "1h";
 };
 
@@ -42,6 +43,7 @@ po::options_description server_options(raw_options& o) {
   d.add_options()
       ("port", po::value(&o.port)->default_value(o.port), "TCP port (0 picks a free one)")
       ("bind", po::value(&o.bind)->default_value(o.bind), "address to listen on")
+      ("reuse-port", po::bool_switch(&o.reuse_port), "SO_REUSEPORT: several instances share one port, the kernel spreads connections")
       ("threads", po::value(&o.threads), "network threads (default: number of cores)")
       ("max-conns-per-user", po::value(&o.max_conns)->default_value(o.max_conns), "live connections per user")
       ("rate-limit", po::value(&o.rate_limit)->default_value(o.rate_limit), "client messages per second per connection (0: off)")
@@ -184,6 +186,7 @@ config validate(const raw_options& o) {
   boost::asio::ip::make_address(o.bind, ec);
   if (ec) bad("bind", "not an IP address", o.bind);
   s.bind = o.bind;
+  s.reuse_port = o.reuse_port;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   c.threads = o.threads.empty() ? cores : integer_flag<unsigned>("threads", o.threads, 1, 1024);
   s.admission.max_per_user = integer_flag<std::size_t>("max-conns-per-user", o.max_conns, 1, 100000);

@@ -54,6 +54,8 @@ tcp::endpoint server::listen() {
   const tcp::endpoint endpoint(address, context_.settings.port);
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
+  if (context_.settings.reuse_port)
+    acceptor_.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
   asio::co_spawn(acceptor_.get_executor(), accept_loop(acceptor_, context_, connection_executors_, use_strands_), [this](std::exception_ptr e) {

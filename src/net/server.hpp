@@ -29,6 +29,7 @@ namespace dh::net {
 struct server_settings {
   std::string bind = "0.0.0.0";
   std::uint16_t port = 8000;
+  bool reuse_port = false;  // SO_REUSEPORT: other instances may listen on the same port
   std::size_t max_message_bytes = 64 * 1024;
   std::vector<std::string> allowed_origins;  // empty: any Origin
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
