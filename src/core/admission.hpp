@@ -4,10 +4,17 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 namespace dh::core {
+
+struct admission_settings {
+  std::size_t max_per_user = 5;
+  std::chrono::milliseconds wait{500};  // how long a connection at the limit waits for a release
+};
 
 class admission {
  public:

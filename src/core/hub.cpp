@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <limits>
 #include <random>
+#include <span>
 
 namespace dh::core {
 
@@ -25,20 +26,16 @@ protocol::dashboard_stats to_dashboard(const user_stats& s, wall_time now) {
   return {s.total, s.completed, last_updated(s, now)};
 }
 
-// The next replay frame from entries[from]: one task_update, or a task_batch of up to
-// replay_batch_size entries and about max_batch_frame_bytes. Advances `from`.
-frame next_replay_frame(const std::vector<history_entry>& entries, std::size_t& from, bool as_batch, wall_time now) {
-  if (!as_batch) {
-    const auto& e = entries[from++];
-    return make_frame(protocol::encode_task_update(e.payload, e.event_id, now));
-  }
-  std::vector<std::pair<std::string_view, std::uint64_t>> updates;
-  std::size_t bytes = 0;
-  while (from < entries.size() && updates.size() < replay_batch_size && bytes < max_batch_frame_bytes) {
-    updates.emplace_back(entries[from].payload, entries[from].event_id);
-    bytes += entries[from++].payload.size();
-  }
-  return make_frame(protocol::encode_task_batch(updates, now));
+// (payload, event id) pairs, as a task_batch lists them.
+using batch_items = std::vector<std::pair<std::string_view, std::uint64_t>>;
+
+// The next task_batch frame from items[from]: at most `max_count` items, closed once it holds
+// max_batch_frame_bytes of payload. Advances `from`.
+frame next_batch_frame(const batch_items& items, std::size_t& from, std::size_t max_count, wall_time now) {
+  const auto first = from;
+  for (std::size_t bytes = 0; from < items.size() && from - first < max_count && bytes < max_batch_frame_bytes; ++from)
+    bytes += items[from].first.size();
+  return make_frame(protocol::encode_task_batch(std::span(items).subspan(first, from - first), now));
 }
 
 // The frames one window becomes for a session: one task_update each, or one task_batch.
@@ -49,17 +46,10 @@ std::vector<frame> encode_window(const std::vector<task_update>& items, bool as_
     payloads.push_back(protocol::encode_task_update_payload(item.action, item.task_id_json, *item.task_json));
   std::vector<frame> frames;
   if (as_batch) {
-    std::vector<std::pair<std::string_view, std::uint64_t>> updates;
-    std::size_t bytes = 0;
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      updates.emplace_back(payloads[i], items[i].event_id);
-      bytes += payloads[i].size();
-      if (bytes >= max_batch_frame_bytes || i + 1 == items.size()) {
-        frames.push_back(make_frame(protocol::encode_task_batch(updates, now)));
-        updates.clear();
-        bytes = 0;
-      }
-    }
+    batch_items updates;
+    for (std::size_t i = 0; i < items.size(); ++i) updates.emplace_back(payloads[i], items[i].event_id);
+    for (std::size_t from = 0; from < updates.size();)
+      frames.push_back(next_batch_frame(updates, from, updates.size(), now));
   } else {
     for (std::size_t i = 0; i < items.size(); ++i)
       frames.push_back(make_frame(protocol::encode_task_update(payloads[i], items[i].event_id, now)));
@@ -160,27 +150,41 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
     if (after) {
       const auto now = clock_.wall_now();
       auto page = co_await events_.history(user, *after, settings_.replay_limit, now);
-      auto* m = find(user, session_id);
-      if (m == nullptr || !m->replaying || m->sync_generation != generation) co_return;
+      // After each wait: the member, while it is still replaying for this subscribe.
+      auto replaying_member = [&]() -> member* {
+        auto* m = find(user, session_id);
+        return m != nullptr && m->replaying && m->sync_generation == generation ? m : nullptr;
+      };
+      auto* m = replaying_member();
+      if (m == nullptr) co_return;
       const auto wall = clock_.wall_now();
       const auto& entries = page.entries;
       // Paced: a replay may hold more than a session's outbound budget, so each frame waits until
       // the writer has room. A client that reads gets it all; one that stops is cut by liveness.
       const auto out = m->out;  // outlives the member, which may leave while we wait
       const bool batch = m->batch;
+      batch_items updates;
+      if (batch)
+        for (const auto& e : entries) updates.emplace_back(e.payload, e.event_id);
       for (std::size_t next = 0; next < entries.size();) {
-        auto f = next_replay_frame(entries, next, batch, wall);
+        frame f;
+        if (batch) {
+          f = next_batch_frame(updates, next, replay_batch_size, wall);
+        } else {
+          const auto& e = entries[next++];
+          f = make_frame(protocol::encode_task_update(e.payload, e.event_id, wall));
+        }
         co_await out->wait_for_room(f->size(), strand_);
-        m = find(user, session_id);
-        if (m == nullptr || !m->replaying || m->sync_generation != generation || out->close_requested()) co_return;
+        m = replaying_member();
+        if (m == nullptr || out->close_requested()) co_return;
         push(user, *m, std::move(f));
       }
       if (!entries.empty()) {
         // The replay's tail leaves before anything else is queued behind it: a last frame larger
         // than the budget would otherwise refuse the next small one.
         co_await out->wait_for_room(std::numeric_limits<std::size_t>::max(), strand_);
-        m = find(user, session_id);
-        if (m == nullptr || !m->replaying || m->sync_generation != generation) co_return;
+        m = replaying_member();
+        if (m == nullptr) co_return;
       }
       // A resume position past the newest id replays nothing and must not hide what is held.
       const std::uint64_t replayed_up_to =

@@ -14,11 +14,6 @@
 
 namespace dh::core {
 
-struct admission_settings {
-  std::size_t max_per_user = 5;
-  std::chrono::milliseconds wait{500};  // how long a connection at the limit waits for a release
-};
-
 class local_admission final : public admission {
  public:
   local_admission(boost::asio::any_io_executor executor, admission_settings settings);

@@ -28,9 +28,13 @@ outbox::work outbox::tracked() const {
   return asio::prefer(executor_, asio::execution::outstanding_work.tracked);
 }
 
+// The byte bound: `size` more bytes may wait, or nothing waits (so no frame is too big to send).
+bool outbox::fits_locked(std::size_t size) const noexcept {
+  return head_ == queue_.size() || size <= max_bytes_ - std::min(max_bytes_, queued_bytes_);
+}
+
 bool outbox::has_room_locked() const noexcept {
-  const auto waiting = queue_.size() - head_;
-  return waiting <= max_frames_ / 2 && (waiting == 0 || room_needed_ <= max_bytes_ - std::min(max_bytes_, queued_bytes_));
+  return queue_.size() - head_ <= max_frames_ / 2 && fits_locked(room_needed_);
 }
 
 // Moves the room waiter out (with its executor as the work guard) when it may go on.
@@ -91,10 +95,8 @@ outbox::push_result outbox::push_item(outbound item) {
     deliver(std::move(writer), std::move(item));
     return push_result::ok;
   }
-  const auto waiting = queue_.size() - head_;
   const auto size = bytes_of(item);
-  if (waiting >= max_frames_ || (waiting > 0 && size > max_bytes_ - std::min(max_bytes_, queued_bytes_)))
-    return push_result::full;
+  if (queue_.size() - head_ >= max_frames_ || !fits_locked(size)) return push_result::full;
   queued_bytes_ += size;
   queue_.push_back(std::move(item));
   return push_result::ok;

@@ -105,6 +105,7 @@ class outbox {
 
   push_result push_item(outbound item);
   void clear_locked();
+  bool fits_locked(std::size_t size) const noexcept;
   bool has_room_locked() const noexcept;
   // wait_for_room's handler with its executor, moved out under the lock and run after it.
   using ready_waiters = std::vector<std::pair<notify_fn, boost::asio::any_io_executor>>;

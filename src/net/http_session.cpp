@@ -7,13 +7,13 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/write.hpp>
-
-#include <array>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+
+#include <array>
 
 namespace dh::net {
 

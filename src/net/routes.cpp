@@ -91,7 +91,7 @@ bool origin_allowed(const request& req, const server_settings& settings) {
   if (it == req.end()) return true;  // not a browser: Origin protects browsers from cross-site pages
   const auto origin = serialized_origin(it->value());
   return std::any_of(settings.allowed_origins.begin(), settings.allowed_origins.end(),
-                     [&](const std::string& allowed) { return allowed == "*" || serialized_origin(allowed) == origin; });
+                     [&](const std::string& allowed) { return allowed == "*" || allowed == origin; });
 }
 
 response handle_http_request(const request& req, const server_context& ctx) {

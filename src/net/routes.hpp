@@ -34,7 +34,8 @@ std::string bearer_token(const request& req, const ws_target& target);
 // ("HTTPS://App.Example:443" -> "https://app.example"). Anything else is returned unchanged.
 std::string serialized_origin(std::string_view origin);
 
-// True when Origin is absent or allowed; false for a request with more than one Origin.
+// True when Origin is absent or allowed; false for a request with more than one Origin. The
+// allowed origins are compared as given: the server serialises them once, at construction.
 bool origin_allowed(const request& req, const server_settings& settings);
 
 // Answers a non-upgrade request: /health, /ready, /status, 404 otherwise.

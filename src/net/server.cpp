@@ -2,6 +2,7 @@
 
 #include "net/http_session.hpp"
 #include "net/net.hpp"
+#include "net/routes.hpp"
 #include "protocol/messages.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -47,6 +48,9 @@ server::server(asio::io_context& ioc, server_settings settings, protocol::jwt_ve
       use_strands_(connection_executors_.empty()),
       acceptor_(asio::make_strand(ioc)) {
   if (connection_executors_.empty()) connection_executors_.push_back(ioc.get_executor());
+  // Once here rather than for every upgrade: each request's Origin is serialised the same way.
+  for (auto& origin : context_.settings.allowed_origins)
+    if (origin != "*") origin = serialized_origin(origin);
 }
 
 tcp::endpoint server::listen() {

@@ -6,7 +6,6 @@
 #include "core/clock.hpp"
 #include "core/admission.hpp"
 #include "core/hub.hpp"
-#include "core/local_admission.hpp"
 #include "core/event_store.hpp"
 #include "core/liveness.hpp"
 #include "core/logger.hpp"
@@ -31,7 +30,7 @@ struct server_settings {
   std::uint16_t port = 8000;
   bool reuse_port = false;  // SO_REUSEPORT: other instances may listen on the same port
   std::size_t max_message_bytes = 64 * 1024;
-  std::vector<std::string> allowed_origins;  // empty: any Origin
+  std::vector<std::string> allowed_origins;  // empty: any Origin; "*" too. Serialised by the server
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration close_grace = std::chrono::seconds(5);
   // A session whose outbound queue holds more than either is cut as SLOW_CONSUMER (SPEC §2).

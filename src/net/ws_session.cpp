@@ -469,7 +469,6 @@ asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, re
   s->live.set_token_deadline(token_deadline(ctx, verified->expires_at));
 
   if (!co_await ctx.admission.acquire(s->user_id, s->id)) {
-    s->slot_released = true;  // never held
     failure f{errc::connection_limit,
               fmt::format("user already has {} connections", ctx.settings.admission.max_per_user), {}};
     co_await reject(s->ws, ctx, std::move(f), s->remote);

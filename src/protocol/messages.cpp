@@ -198,7 +198,7 @@ std::string encode_task_update(std::string_view payload_json, std::uint64_t even
                      format_timestamp(now), event_id);
 }
 
-std::string encode_task_batch(const std::vector<std::pair<std::string_view, std::uint64_t>>& updates, time_point now) {
+std::string encode_task_batch(std::span<const std::pair<std::string_view, std::uint64_t>> updates, time_point now) {
   std::string out = R"({"type":"task_batch","payload":{"updates":[)";
   for (std::size_t i = 0; i < updates.size(); ++i) {
     const auto& [payload, id] = updates[i];

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -70,7 +71,7 @@ std::string encode_dashboard_update(const dashboard_stats& stats, time_point now
 // user's event id, written as a string of digits.
 std::string encode_task_update(std::string_view payload_json, std::uint64_t event_id, time_point now);
 // task_batch: {updates: [payload + id, ...]}; each item is (payload_json, event_id).
-std::string encode_task_batch(const std::vector<std::pair<std::string_view, std::uint64_t>>& updates, time_point now);
+std::string encode_task_batch(std::span<const std::pair<std::string_view, std::uint64_t>> updates, time_point now);
 
 enum class connection_state { connected, reconnecting, disconnected };
 std::string encode_connection_status(connection_state state, std::string_view message, time_point now);

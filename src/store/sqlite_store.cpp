@@ -258,13 +258,17 @@ core::history_page sqlite_store::history(const std::string& user, std::uint64_t 
                                          core::wall_time now) {
   core::history_page page;
   page.last_event_id = model_.stats(user).last_event_id;
+  // Nothing is newer than the newest id (and an id past 2^63 would reach SQLite as a negative
+  // one): what history holds does not matter then.
+  if (after >= page.last_event_id) {
+    page.complete = core::history_covers(after, 0, page.last_event_id);
+    return page;
+  }
   const auto oldest_kept = to_ms(now - settings_.max_age);
   statement oldest(db_, "SELECT MIN(event_id) FROM history WHERE user_id = ? AND at_ms >= ?");
   oldest.bind(1, user).bind(2, oldest_kept);
   oldest.step();
   page.complete = core::history_covers(after, static_cast<std::uint64_t>(oldest.integer(0)), page.last_event_id);
-  // Nothing is newer than the newest id, and an id past 2^63 would reach SQLite as a negative one.
-  if (after >= page.last_event_id) return page;
   statement rows(db_,
                  "SELECT event_id, payload FROM history WHERE user_id = ? AND event_id > ? AND at_ms >= ?"
                  " ORDER BY event_id LIMIT ?");
