@@ -256,55 +256,61 @@ TEST_CASE("outbox frees its backlog at a close request and refuses what comes af
   CHECK(box.requested_close() == std::pair<std::uint16_t, std::string>{4013, "SLOW_CONSUMER"});
 }
 
+namespace {
+
+// Runs what is ready, without waiting: not run(), as a waiting coroutine is pending work.
+void settle(asio::io_context& ioc) {
+  ioc.restart();
+  ioc.poll();
+}
+
+// A coroutine function, not a capturing lambda: GCC 12 mishandles those.
+asio::awaitable<void> wait_for_room_then_mark(outbox& box, std::size_t bytes, asio::any_io_executor ex, bool& done) {
+  co_await box.wait_for_room(bytes, std::move(ex));
+  done = true;
+}
+
+// Starts a producer waiting for room for `bytes`; `done` turns true when it may go on.
+void start_waiting_for_room(asio::io_context& ioc, outbox& box, std::size_t bytes, bool& done) {
+  asio::co_spawn(ioc, wait_for_room_then_mark(box, bytes, ioc.get_executor(), done), asio::detached);
+}
+
+}  // namespace
+
 TEST_CASE("outbox wait_for_room completes once the next frame fits, or at a close") {
   asio::io_context ioc;
   outbox box(ioc.get_executor(), 100, 100);
   for (int i = 0; i < 8; ++i) REQUIRE(box.push(make_frame(std::string(10, 'x'))) == push_result::ok);  // 80 bytes
   bool roomy = false;
-  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-    co_await box.wait_for_room(50, ioc.get_executor());
-    roomy = true;
-  }, asio::detached);
-  ioc.poll();  // not run(): a waiting coroutine is pending work
+  start_waiting_for_room(ioc, box, 50, roomy);
+  settle(ioc);
   CHECK_FALSE(roomy);  // 80 of 100 bytes wait
   for (int i = 0; i < 2; ++i) REQUIRE(box.try_receive().has_value());
-  ioc.restart();
-  ioc.poll();
+  settle(ioc);
   CHECK_FALSE(roomy);  // 60
   REQUIRE(box.try_receive().has_value());
-  ioc.restart();
-  ioc.poll();
+  settle(ioc);
   CHECK(roomy);  // 50 + 50 fit
 
   SUBCASE("a frame larger than the bound waits for an empty queue") {
     bool empty = false;
-    asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-      co_await box.wait_for_room(500, ioc.get_executor());
-      empty = true;
-    }, asio::detached);
-    ioc.restart();
-    ioc.poll();
+    start_waiting_for_room(ioc, box, 500, empty);
+    settle(ioc);
     CHECK_FALSE(empty);
     while (box.try_receive()) {
     }
-    ioc.restart();
-    ioc.poll();
+    settle(ioc);
     CHECK(empty);
   }
 
   SUBCASE("a close request releases a waiter too") {
     for (int i = 0; i < 5; ++i) REQUIRE(box.push(make_frame(std::string(10, 'x'))) == push_result::ok);
     bool released = false;
-    asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-      co_await box.wait_for_room(50, ioc.get_executor());
-      released = true;
-    }, asio::detached);
-    ioc.restart();
-    ioc.poll();
+    start_waiting_for_room(ioc, box, 50, released);
+    settle(ioc);
     CHECK_FALSE(released);
     box.request_close({4013, nullptr, "SLOW_CONSUMER"});
-    ioc.restart();
-    ioc.poll();
+    settle(ioc);
     CHECK(released);
   }
 }

@@ -227,6 +227,14 @@ TEST_CASE("Origin is compared as RFC 6454 serialises it, and two Origin headers 
   const std::string good = "Origin: https://app.example.com\r\n", evil = "Origin: https://evil.example\r\n";
   CHECK(raw_exchange(srv.port(), upgrade_request(target, good + evil)).starts_with("HTTP/1.1 403"));
   CHECK(raw_exchange(srv.port(), upgrade_request(target, evil + good)).starts_with("HTTP/1.1 403"));
+
+  // The allowed list is serialised the same way, whatever spelling it was configured in.
+  auto spelled = default_settings();
+  spelled.allowed_origins = {"HTTPS://App.Example.com:443"};
+  test_server other(spelled);
+  ws_client c;
+  REQUIRE(c.connect(other.port(), other.ws_target("1", make_token("1")), {{"Origin", "https://app.example.com"}}));
+  CHECK(type_of(c.read_json()) == "connection_success");
 }
 
 // --- item 6: the connection-slot race ------------------------------------------------------------------
