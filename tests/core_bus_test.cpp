@@ -14,7 +14,7 @@ using dh::core::local_bus;
 TEST_CASE("local_bus hands every batch to its subscriber, in order") {
   local_bus b;
   std::vector<const apply_result*> seen;
-  b.subscribe([&](bus::batch committed) { seen.push_back(committed.get()); });
+  b.subscribe([&](bus::batch committed) { seen.push_back(committed.get()); }, {});
   std::vector<bus::batch> published;
   for (int i = 0; i < 3; ++i) {
     published.push_back(std::make_shared<const apply_result>());
@@ -26,6 +26,6 @@ TEST_CASE("local_bus hands every batch to its subscriber, in order") {
 
 TEST_CASE("local_bus refuses a second subscriber") {
   local_bus b;
-  b.subscribe([](bus::batch) {});
-  CHECK_THROWS_AS(b.subscribe([](bus::batch) {}), std::logic_error);
+  b.subscribe([](bus::batch) {}, {});
+  CHECK_THROWS_AS(b.subscribe([](bus::batch) {}, {}), std::logic_error);
 }

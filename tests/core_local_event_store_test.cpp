@@ -50,7 +50,7 @@ TEST_CASE("local event store: durable, then on the bus, then apply() completes; 
   asio::thread_pool store_thread(1);
   local_bus bus;
   std::atomic<int> published{0};
-  bus.subscribe([&](bus::batch) { ++published; });
+  bus.subscribe([&](bus::batch) { ++published; }, {});
   local_event_store events(backend, store_thread.get_executor(), bus);
 
   asio::io_context ioc;

@@ -33,6 +33,7 @@ struct raw_options {
   std::string ingest_key, data_dir = "./data", history = "10000", history_age = "24h", batch_window_ms = "20";
   std::string max_ingest_bytes = "1048576", ack_window = "1000", dapr_pubsub = "taskpubsub", dapr_topic = "task-updates";
   std::string config_file;
+  std::string redis, redis_prefix = "dh:", redis_lease_ttl = "15s";
   bool dev = false;
   bool reuse_port = false;
   std::string user, ttl = "1h";
@@ -66,6 +67,9 @@ po::options_description data_options(raw_options& o) {
   d.add_options()
       ("ingest-key", po::value(&o.ingest_key), "bearer key producers send to POST /api/v1/events (none: ingest off)")
       ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "SQLite store directory (:memory: for none)")
+      ("redis", po::value(&o.redis), "redis://[user:password@]host:port[/db]: store and bus in Redis, shared by every instance (instead of --data-dir)")
+      ("redis-prefix", po::value(&o.redis_prefix)->default_value(o.redis_prefix), "prefix of every Redis key, so deployments can share a Redis")
+      ("redis-lease-ttl", po::value(&o.redis_lease_ttl)->default_value(o.redis_lease_ttl), "connection leases of a killed instance lapse after this")
       ("history", po::value(&o.history)->default_value(o.history), "events kept per user for resume")
       ("history-age", po::value(&o.history_age)->default_value(o.history_age), "oldest event kept for resume")
       ("batch-window-ms", po::value(&o.batch_window_ms)->default_value(o.batch_window_ms), "task_update batching window")
@@ -213,6 +217,15 @@ config validate(const raw_options& o) {
   }
   if (o.data_dir.empty()) bad("data-dir", "must not be empty (use :memory: for no store)", o.data_dir);
   c.data_dir = o.data_dir;
+  if (!o.redis.empty()) {
+    auto endpoint = store::parse_redis_url(o.redis);
+    if (!endpoint) throw validation_error{endpoint.error()};
+    c.redis = *endpoint;
+  }
+  if (o.redis_prefix.empty() || o.redis_prefix.size() > 64) bad("redis-prefix", "must be 1-64 characters", o.redis_prefix);
+  c.redis_prefix = o.redis_prefix;
+  c.redis_lease_ttl = duration_flag("redis-lease-ttl", o.redis_lease_ttl);
+  if (c.redis_lease_ttl < std::chrono::seconds(1)) bad("redis-lease-ttl", "must be at least 1s", o.redis_lease_ttl);
   c.history.max_events = integer_flag<std::size_t>("history", o.history, 1, 10'000'000);
   c.history.max_age = duration_flag("history-age", o.history_age);
   if (c.history.max_age.count() <= 0) bad("history-age", "must be positive", o.history_age);

@@ -4,6 +4,7 @@
 
 #include "core/logger.hpp"
 #include "net/server.hpp"
+#include "store/redis_url.hpp"
 #include "protocol/jwt.hpp"
 
 #include <boost/system/result.hpp>
@@ -26,6 +27,9 @@ struct config {
   bool dev_secret_generated = false;  // --dev made up the HS256 secret
   std::string data_dir = "./data";  // ":memory:" keeps everything in memory (nothing survives a restart)
   core::history_settings history;
+  std::optional<store::redis_endpoint> redis;  // set: Redis mode (data_dir unused)
+  std::string redis_prefix = "dh:";
+  std::chrono::milliseconds redis_lease_ttl{15'000};
   bool dev_ingest_key_generated = false;
   core::log_level log_level = core::log_level::info;
   core::log_format log_format = core::log_format::text;

@@ -1,12 +1,14 @@
-// gateway.hpp — the gateway's parts wired together, the one place that decides which backend
-// serves which core interface (event store, bus, admission) and hands them to the hub and server.
+// gateway.hpp — the gateway's parts wired together: a backend (one process, or Redis) provides
+// the event store, the bus and admission; the gateway hands them to the hub and the server.
 #pragma once
 
+#include "core/admission.hpp"
 #include "core/bus.hpp"
 #include "core/clock.hpp"
+#include "core/event_store.hpp"
 #include "core/hub.hpp"
-#include "core/local_event_store.hpp"
 #include "core/local_admission.hpp"
+#include "core/local_event_store.hpp"
 #include "core/logger.hpp"
 #include "core/store.hpp"
 #include "net/server.hpp"
@@ -19,13 +21,36 @@
 
 namespace dh::app {
 
+// What a backend lends the gateway; it outlives the gateway.
+struct backend_parts {
+  core::event_store& events;
+  core::bus& bus;
+  core::admission& admission;
+};
+
+// One process: `store` (SQLite or memory) on `store_executor`, one thread, whose committed
+// batches go straight to the hub; slots counted in memory on `executor`.
+class local_backend {
+ public:
+  local_backend(core::store& store, boost::asio::any_io_executor store_executor, boost::asio::any_io_executor executor,
+                core::admission_settings admission);
+  local_backend(const local_backend&) = delete;
+  local_backend& operator=(const local_backend&) = delete;
+
+  backend_parts parts() noexcept { return {events_, bus_, admission_}; }
+
+ private:
+  core::local_bus bus_;
+  core::local_event_store events_;
+  core::local_admission admission_;
+};
+
 class gateway {
  public:
-  // The hub and admission run on `ioc`; `store`'s calls and the bus's publishes on
-  // `store_executor`, one thread; connections on `connection_executors` (see net::server).
+  // The hub runs on `ioc`; connections on `connection_executors` (see net::server). The hub is
+  // subscribed to the backend's bus here, so a backend starts reading its bus after this.
   gateway(boost::asio::io_context& ioc, net::server_settings settings, protocol::jwt_verifier jwt,
-          const core::clock& clock, const core::logger& log, core::store& store,
-          boost::asio::any_io_executor store_executor,
+          const core::clock& clock, const core::logger& log, backend_parts backend,
           std::vector<boost::asio::any_io_executor> connection_executors = {});
   gateway(const gateway&) = delete;
   gateway& operator=(const gateway&) = delete;
@@ -33,9 +58,6 @@ class gateway {
   net::server& server() noexcept { return server_; }
 
  private:
-  core::local_bus bus_;
-  core::local_event_store events_;
-  core::local_admission admission_;
   core::hub hub_;
   net::server server_;
 };

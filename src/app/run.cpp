@@ -5,6 +5,7 @@
 #include "dh/version.hpp"
 #include "app/gateway.hpp"
 #include "core/memory_store.hpp"
+#include "store/redis_backend.hpp"
 #include "store/sqlite_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -76,20 +77,36 @@ int run_server(const config& cfg) {
     fmt::print(stderr, "dashboard-hub: {}\n", verifier.error());
     return 2;
   }
-  std::unique_ptr<core::store> store;
-  try {
-    if (cfg.data_dir == ":memory:")
-      store = std::make_unique<core::memory_store>(cfg.history);
-    else
-      store = store::sqlite_store::open(cfg.data_dir, cfg.history);
-  } catch (const core::store_error& e) {
-    fmt::print(stderr, "dashboard-hub: store: {}\n", e.what());
-    return 1;
-  }
-  // One thread owns the store: SQLite work is serialised and never runs on a network thread.
+  // One thread owns the local store: SQLite work is serialised and never runs on a network thread.
   asio::thread_pool store_thread(1);
-  gateway parts(ioc, cfg.server, std::move(*verifier), clock, log, *store, store_thread.get_executor(),
-                connection_executors);
+  std::unique_ptr<core::store> store;
+  std::unique_ptr<local_backend> local;
+  std::unique_ptr<store::redis_backend> redis;
+  if (cfg.redis) {
+    store::redis_settings rs;
+    rs.endpoint = *cfg.redis;
+    rs.store.prefix = cfg.redis_prefix;
+    rs.store.history = cfg.history;
+    rs.lease_ttl = cfg.redis_lease_ttl;
+    redis = std::make_unique<store::redis_backend>(rs, cfg.server.admission, log);
+    log.info("store and bus in Redis at {} (keys {}*)", cfg.redis->describe(), cfg.redis_prefix);
+  } else {
+    try {
+      if (cfg.data_dir == ":memory:")
+        store = std::make_unique<core::memory_store>(cfg.history);
+      else
+        store = store::sqlite_store::open(cfg.data_dir, cfg.history);
+    } catch (const core::store_error& e) {
+      fmt::print(stderr, "dashboard-hub: store: {}\n", e.what());
+      return 1;
+    }
+    local = std::make_unique<local_backend>(*store, store_thread.get_executor(), ioc.get_executor(),
+                                            cfg.server.admission);
+  }
+  const backend_parts backend =
+      redis ? backend_parts{redis->events(), redis->bus(), redis->admission()} : local->parts();
+  gateway parts(ioc, cfg.server, std::move(*verifier), clock, log, backend, connection_executors);
+  if (redis) redis->start_bus();
   auto& srv = parts.server();
   asio::ip::tcp::endpoint endpoint;
   try {
@@ -125,6 +142,7 @@ int run_server(const config& cfg) {
   for (std::size_t i = 1; i < loops.size(); ++i) loops[i]->stop();
   for (auto& w : workers) w.join();
   store_thread.join();
+  if (redis) redis->stop();  // before the hub it feeds goes
   log.info("stopped");
   return 0;
 }

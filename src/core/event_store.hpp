@@ -31,6 +31,9 @@ class event_store {
   // Events after `after` (at most `limit`; 0: none, only `complete` and `last_event_id`).
   virtual boost::asio::awaitable<history_page> history(std::string user, std::uint64_t after, std::size_t limit,
                                                        wall_time now) = 0;
+  // Whether calls can succeed now: false while a remote store is unreachable (then they throw
+  // store_unavailable). For /ready; any thread.
+  virtual bool available() const noexcept { return true; }
 };
 
 }  // namespace dh::core

@@ -314,6 +314,19 @@ void hub::apply_dashboard(const std::string& user, user_state& state, const debo
   }
 }
 
+void hub::bus_link(bool up) {
+  auto text = up ? protocol::encode_connection_status(protocol::connection_state::connected,
+                                                      "the cluster bus is back; missed updates follow",
+                                                      clock_.wall_now())
+                 : protocol::encode_connection_status(protocol::connection_state::reconnecting,
+                                                      "the cluster bus is unreachable; reconnecting",
+                                                      clock_.wall_now());
+  asio::post(strand_, [this, f = make_frame(std::move(text))] {
+    for (auto& [user, state] : users_)
+      for (auto& m : state->members) push(user, m, f);
+  });
+}
+
 void hub::shut_down(frame last_frame, std::uint16_t code) {
   asio::post(strand_, [this, last_frame = std::move(last_frame), code] {
     shutting_down_ = true;

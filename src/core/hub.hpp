@@ -53,6 +53,9 @@ class hub {
   void ack(std::string user, std::uint64_t session_id, std::uint64_t up_to);
   // Fans out a batch that is already durable in the store.
   void publish(std::shared_ptr<const apply_result> result);
+  // The bus was lost (false) or is back (true): every session hears connection_status
+  // reconnecting or connected (SPEC §1); what was committed meanwhile follows on the bus.
+  void bus_link(bool up);
   // Refuses new sessions and asks every session to send `last_frame` then close with `code`.
   void shut_down(frame last_frame, std::uint16_t code);
 

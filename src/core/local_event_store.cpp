@@ -6,7 +6,7 @@ namespace dh::core {
 
 namespace asio = boost::asio;
 
-local_event_store::local_event_store(store& backend, asio::any_io_executor store_executor, bus& committed_to)
+local_event_store::local_event_store(store& backend, asio::any_io_executor store_executor, local_bus& committed_to)
     : backend_(backend),
       executor_(store_executor),
       // Durable first, then fan-out: each committed group goes to the bus from the store thread.

@@ -15,7 +15,7 @@ namespace dh::core {
 class local_event_store final : public event_store {
  public:
   // `store_executor` must be one thread: it serialises every call of `backend` and the publishes.
-  local_event_store(store& backend, boost::asio::any_io_executor store_executor, bus& committed_to);
+  local_event_store(store& backend, boost::asio::any_io_executor store_executor, local_bus& committed_to);
 
   boost::asio::awaitable<std::shared_ptr<const apply_result>> apply(std::vector<protocol::task_event> events,
                                                                     wall_time now) override;

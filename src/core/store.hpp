@@ -72,6 +72,13 @@ class store_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The store cannot be reached now (Redis down or reconnecting): nothing of the call was done,
+// or, for a write whose connection broke before the reply, its outcome is unknown. Try again.
+class store_unavailable : public store_error {
+ public:
+  using store_error::store_error;
+};
+
 class store {
  public:
   virtual ~store() = default;

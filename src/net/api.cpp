@@ -29,6 +29,13 @@ response json_error(const request& req, http::status status, std::string_view co
   return json_response(req, status, json::serialize(json::object{{"error", code}, {"message", message}}));
 }
 
+// A 503 for a store that cannot be reached now: the client should retry after a short wait.
+response unavailable(const request& req, std::string_view message) {
+  auto r = json_error(req, http::status::service_unavailable, "STORE_UNAVAILABLE", message);
+  r.set(http::field::retry_after, "1");
+  return r;
+}
+
 // Compares without an early exit, so response timing says nothing about the key.
 bool same_secret(std::string_view given, std::string_view expected) {
   unsigned char diff = given.size() == expected.size() ? 0 : 1;
@@ -59,9 +66,12 @@ asio::awaitable<response> ingest(server_context& ctx, const request& req) {
     // Stored together with whatever other batches are waiting; published to the hub after the
     // commit, before this reply.
     result = co_await ctx.events.apply(std::move(*parsed), ctx.clock.wall_now());
+  } catch (const core::store_unavailable& e) {
+    ctx.log.warn("ingest of {} events refused: {}", count, e.what());
+    co_return unavailable(req, "the store is unreachable; the batch was not stored (or, if the connection broke mid-write, may have been): retry");
   } catch (const core::store_error& e) {
     ctx.log.error("ingest of {} events failed: {}", count, e.what());
-    co_return json_error(req, http::status::service_unavailable, "STORE_UNAVAILABLE", "the batch was not stored");
+    co_return unavailable(req, "the batch was not stored");
   }
 
   json::array out;
@@ -164,7 +174,7 @@ asio::awaitable<response> handle_api_request(server_context& ctx, const request&
       if (what == "events") co_return co_await events(ctx, req, std::move(user), *url);
     } catch (const core::store_error& e) {
       ctx.log.error("store failed serving {}: {}", path, e.what());
-      co_return json_error(req, http::status::service_unavailable, "STORE_UNAVAILABLE", "try again");
+      co_return unavailable(req, "try again");
     }
   }
   co_return json_error(req, http::status::not_found, "NOT_FOUND", "no such route");

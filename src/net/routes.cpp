@@ -106,6 +106,7 @@ response handle_http_request(const request& req, const server_context& ctx) {
   if (path == "/ready") {
     if (!readable) return text_response(req, http::status::method_not_allowed, "method not allowed\n");
     if (ctx.draining.load()) return text_response(req, http::status::service_unavailable, "draining\n");
+    if (!ctx.events.available()) return text_response(req, http::status::service_unavailable, "store unavailable\n");
     return text_response(req, http::status::ok, "ready\n");
   }
   if (path == "/status") {

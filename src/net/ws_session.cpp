@@ -468,7 +468,22 @@ asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, re
   s->session_id = fmt::format("{:016x}", ctx.hub.instance_nonce() ^ s->id);
   s->live.set_token_deadline(token_deadline(ctx, verified->expires_at));
 
-  if (!co_await ctx.admission.acquire(s->user_id, s->id)) {
+  bool admitted = false;
+  bool leases_unavailable = false;
+  try {
+    admitted = co_await ctx.admission.acquire(s->user_id, s->id);
+  } catch (const core::store_error& e) {
+    // Redis mode with Redis unreachable: no lease can be taken, so no session is opened; the
+    // client's reconnect with backoff finds it back.
+    ctx.log.warn("connection leases unavailable for user={}: {}", s->user_id, e.what());
+    leases_unavailable = true;
+  }
+  if (leases_unavailable) {
+    failure f{errc::internal_error, "the cluster store is unreachable; reconnect shortly", {}};
+    co_await reject(s->ws, ctx, std::move(f), s->remote);
+    co_return;
+  }
+  if (!admitted) {
     failure f{errc::connection_limit,
               fmt::format("user already has {} connections", ctx.settings.admission.max_per_user), {}};
     co_await reject(s->ws, ctx, std::move(f), s->remote);

@@ -1,6 +1,9 @@
 #include "support/test_server.hpp"
 
 #include "protocol/jwt.hpp"
+#include "support/redis_server.hpp"
+
+#include <atomic>
 
 #include <cstdlib>
 #include <unistd.h>
@@ -59,14 +62,57 @@ std::string make_token(const std::string& subject, std::chrono::seconds ttl, con
   return *token;
 }
 
+store::redis_settings redis_test_settings(const std::string& url, const std::string& prefix) {
+  auto endpoint = store::parse_redis_url(url);
+  if (!endpoint) throw std::runtime_error(endpoint.error());
+  store::redis_settings s;
+  s.endpoint = *endpoint;
+  s.store.prefix = prefix;
+  // Short, so outage tests see a reconnect quickly.
+  s.backoff.first = std::chrono::milliseconds(50);
+  s.backoff.cap = std::chrono::milliseconds(500);
+  return s;
+}
+
+std::string fresh_prefix() {
+  static std::atomic<int> next{0};
+  return "t" + std::to_string(next.fetch_add(1)) + ":";
+}
+
 test_server::test_server(net::server_settings settings, protocol::jwt_settings jwt, core::store* store)
+    : test_server(std::move(settings), std::move(jwt), store,
+                  store == nullptr && redis_mode()
+                      ? std::optional(redis_test_settings(shared_redis().url(), fresh_prefix()))
+                      : std::nullopt) {}
+
+test_server::test_server(store::redis_settings redis, net::server_settings settings, protocol::jwt_settings jwt)
+    : test_server(std::move(settings), std::move(jwt), nullptr, std::move(redis)) {}
+
+test_server::test_server(net::server_settings settings, protocol::jwt_settings jwt, core::store* store,
+                         std::optional<store::redis_settings> redis)
     : log_file_(open_log_file()),
       log_(test_log_level(), core::log_format::text, log_file_.get()),
-      gateway_(ioc_, std::move(settings), make_verifier(std::move(jwt)), clock_, log_, store ? *store : own_store_,
-               store_thread_.get_executor()),
+      gateway_(ioc_, settings, make_verifier(std::move(jwt)), clock_, log_, make_backend(settings, store, std::move(redis))),
       work_(ioc_.get_executor()) {
+  if (redis_) redis_->start_bus();
   port_ = server().listen().port();
   for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  // A Redis-mode server is ready once both its connections are up; tests start after that.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (redis_ && !redis_->events().available() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (redis_ && !redis_->events().available()) throw std::runtime_error("the test server could not reach Redis");
+}
+
+app::backend_parts test_server::make_backend(const net::server_settings& settings, core::store* store,
+                                             std::optional<store::redis_settings> redis) {
+  if (redis) {
+    redis_ = std::make_unique<store::redis_backend>(std::move(*redis), settings.admission, log_);
+    return {redis_->events(), redis_->bus(), redis_->admission()};
+  }
+  local_ = std::make_unique<app::local_backend>(store ? *store : own_store_, store_thread_.get_executor(),
+                                                ioc_.get_executor(), settings.admission);
+  return local_->parts();
 }
 
 test_server::~test_server() {
@@ -77,6 +123,7 @@ test_server::~test_server() {
   ioc_.stop();
   for (auto& t : threads_) t.join();
   store_thread_.join();
+  if (redis_) redis_->stop();  // before the hub it feeds goes
   if (show_log()) std::fputs(log_text().c_str(), stderr);
 }
 

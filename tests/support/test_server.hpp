@@ -7,6 +7,7 @@
 #include "core/memory_store.hpp"
 #include "app/gateway.hpp"
 #include "net/server.hpp"
+#include "store/redis_backend.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,11 +33,20 @@ protocol::jwt_settings hs256_settings(std::chrono::seconds leeway = std::chrono:
 std::string make_token(const std::string& subject, std::chrono::seconds ttl = std::chrono::hours(1),
                        const std::string& claim = "sub");
 
+// Redis mode for a test server: its own key prefix unless instances should share one.
+store::redis_settings redis_test_settings(const std::string& url, const std::string& prefix);
+// A key prefix no other test server in this process uses.
+std::string fresh_prefix();
+
 class test_server {
  public:
-  // `store` defaults to a fresh in-memory one; pass another (e.g. SQLite) to test persistence.
+  // `store` defaults to a fresh in-memory one, or to Redis mode on shared_redis() when the suite
+  // runs against Redis (DH_TEST_BACKEND=redis); pass one (e.g. SQLite) to test persistence.
   explicit test_server(net::server_settings settings = default_settings(),
                        protocol::jwt_settings jwt = hs256_settings(), core::store* store = nullptr);
+  // Redis mode with these settings (two servers with one prefix are two instances of one cluster).
+  test_server(store::redis_settings redis, net::server_settings settings = default_settings(),
+              protocol::jwt_settings jwt = hs256_settings());
   ~test_server();
   test_server(const test_server&) = delete;
   test_server& operator=(const test_server&) = delete;
@@ -56,10 +67,17 @@ class test_server {
   core::logger log_;
   core::memory_store own_store_;
   boost::asio::thread_pool store_thread_{1};
+  std::unique_ptr<app::local_backend> local_;
+  std::unique_ptr<store::redis_backend> redis_;
   app::gateway gateway_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::vector<std::jthread> threads_;
   std::uint16_t port_ = 0;
+
+  app::backend_parts make_backend(const net::server_settings& settings, core::store* store,
+                                  std::optional<store::redis_settings> redis);
+  test_server(net::server_settings settings, protocol::jwt_settings jwt, core::store* store,
+              std::optional<store::redis_settings> redis);
 };
 
 }  // namespace dh::test

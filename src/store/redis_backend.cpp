@@ -1,0 +1,45 @@
+#include "store/redis_backend.hpp"
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include <random>
+#include <unistd.h>
+
+namespace dh::store {
+
+namespace asio = boost::asio;
+
+std::string make_instance_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::random_device random;
+  return fmt::format("{}-{}-{:08x}", host, ::getpid(), random());
+}
+
+redis_backend::redis_backend(redis_settings settings, core::admission_settings admission, const core::logger& log)
+    : work_(ioc_.get_executor()),
+      commands_(ioc_.get_executor(), settings.endpoint, "commands", log, settings.backoff),
+      reader_(ioc_.get_executor(), settings.endpoint, "bus", log, settings.backoff),
+      bus_(reader_, settings.store.prefix, log),
+      events_(commands_, bus_, settings.store),
+      admission_(commands_, admission, {settings.store.prefix, make_instance_id(), settings.lease_ttl}, log) {
+  commands_.on_setup([this](redis_client& c) { return events_.load_scripts(c); });
+  commands_.start();
+  reader_.start();
+  admission_.start();
+  thread_ = std::jthread([this] { ioc_.run(); });
+}
+
+redis_backend::~redis_backend() { stop(); }
+
+void redis_backend::stop() {
+  if (!thread_.joinable()) return;
+  commands_.stop();
+  reader_.stop();
+  // Runs after both stops (one thread, FIFO): their pending commands have failed by then.
+  asio::post(ioc_, [this] { ioc_.stop(); });
+  thread_.join();
+}
+
+}  // namespace dh::store

@@ -1,0 +1,43 @@
+// redis_bus.hpp — the hub's feed in Redis mode: reads the bus stream every instance's apply
+// script appends to (XREAD BLOCK on its own connection) and resumes after an outage from the
+// last entry it saw, so no committed batch is skipped or delivered twice.
+#pragma once
+
+#include "core/bus.hpp"
+#include "core/logger.hpp"
+#include "store/redis_client.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <string>
+
+namespace dh::store {
+
+class redis_bus final : public core::bus {
+ public:
+  // `reader` is this bus's own connection: a blocking XREAD holds it.
+  redis_bus(redis_client& reader, std::string prefix, const core::logger& log);
+
+  void subscribe(subscriber s, link_fn on_link) override;
+  // Starts reading from the stream's current end; call after subscribe().
+  void start();
+  // Reading: the start position is fixed and the connection is up. Any thread.
+  bool linked() const noexcept { return linked_.load(std::memory_order_acquire); }
+
+ private:
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> read_once();
+  void deliver(const redis_reply& entry);
+
+  redis_client& reader_;
+  std::string key_;
+  const core::logger& log_;
+  subscriber subscriber_;
+  link_fn on_link_;
+  // The reader's executor only.
+  std::string last_id_;  // the newest entry handed on; empty until the first read fixes the start
+  std::atomic<bool> linked_{false};  // the hub has been told the bus is connected; written on the reader's executor
+};
+
+}  // namespace dh::store

@@ -1,0 +1,280 @@
+#include "store/redis_schema.hpp"
+
+#include "protocol/strict_json.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include <cstdint>
+
+namespace dh::store::redis_schema {
+
+namespace json = boost::json;
+
+// The task rules (core::task_model::plan) as one Redis transaction. core_task_rules_test runs the
+// same table of cases against both, so the two definitions cannot drift apart.
+const std::string_view apply_script = R"lua(
+local p, now, hist_max, hist_ttl, bus_max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local n = tonumber(ARGV[6])
+
+local function split(s)
+  local out = {}
+  for w in string.gmatch(s, '[^,]+') do out[#out + 1] = w end
+  return out
+end
+local function sorted_unique(list)
+  table.sort(list)
+  local out = {}
+  for _, v in ipairs(list) do
+    if v ~= out[#out] then out[#out + 1] = v end
+  end
+  return out
+end
+local function set_of(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+-- The owner plus sharedWith; an event without sharedWith keeps who else saw the visible task.
+local function audience_of(owner, sets, shared, old_audience, old_owner)
+  local list = {}
+  if sets == '1' or old_audience == nil then
+    list = split(shared)
+  else
+    for _, u in ipairs(old_audience) do
+      if u ~= old_owner then list[#list + 1] = u end
+    end
+  end
+  list[#list + 1] = owner
+  return sorted_unique(list)
+end
+
+local events, touched, order = {}, {}, {}
+for k = 0, n - 1 do
+  local b = 6 + k * 9
+  local action, owner, sets, shared = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
+  local key, id_json, task_json, completed, updated = ARGV[b + 5], ARGV[b + 6], ARGV[b + 7], ARGV[b + 8], ARGV[b + 9]
+  local tkey = p .. 't:' .. key
+  local old = redis.call('HMGET', tkey, 'o', 'a', 'c', 'd', 'u')
+  local exists = old[1] ~= false
+  if exists and updated < old[5] then
+    -- Last writer wins by updatedAt: an older event changes nothing.
+    events[#events + 1] = '{"a":0,"k":' .. cjson.encode(key) .. ',"i":' .. id_json .. '}'
+  else
+    local visible = exists and old[4] == '0'
+    local old_audience = nil
+    if visible then old_audience = split(old[2]) end
+    local deleted = action == 'deleted'
+    local now_completed = (not deleted) and completed == '1'
+    local was_completed = visible and old[3] == '1'
+    local audience = {}
+    if not deleted then audience = audience_of(owner, sets, shared, old_audience, old[1]) end
+
+    -- Everyone who saw it before or sees it now hears about it, each with their own view.
+    local reached = {}
+    if visible then
+      for _, u in ipairs(old_audience) do reached[#reached + 1] = u end
+    elseif deleted then
+      reached = audience_of(owner, '1', shared, nil, nil)
+    end
+    for _, u in ipairs(audience) do reached[#reached + 1] = u end
+    reached = sorted_unique(reached)
+
+    local before_set, after_set = {}, set_of(audience)
+    if visible then before_set = set_of(old_audience) end
+    local seen_by = {}
+    for _, user in ipairs(reached) do
+      local before, after = before_set[user] == true, after_set[user] == true
+      local ukey = p .. 'u:' .. user
+      local dn = (after and 1 or 0) - (before and 1 or 0)
+      local dc = ((after and now_completed) and 1 or 0) - ((before and was_completed) and 1 or 0)
+      if dn ~= 0 then redis.call('HINCRBY', ukey, 'n', dn) end
+      if dc ~= 0 then redis.call('HINCRBY', ukey, 'c', dc) end
+      local id = redis.call('HINCRBY', ukey, 'e', 1)
+      redis.call('HSET', ukey, 't', now)
+      local seen = 'created'
+      if not after then seen = 'deleted' elseif before then seen = 'updated' end
+      local hkey = p .. 'h:' .. user
+      redis.call('XADD', hkey, 'MAXLEN', hist_max, string.format('%d-0', id), 'at', now,
+                 'p', '{"taskId":' .. id_json .. ',"action":"' .. seen .. '","task":' .. task_json .. '}')
+      redis.call('PEXPIRE', hkey, hist_ttl)
+      seen_by[#seen_by + 1] = '[' .. cjson.encode(user) .. ',' .. string.format('%d', id) .. ',"' .. seen .. '"]'
+      if not touched[user] then
+        touched[user] = true
+        order[#order + 1] = user
+      end
+    end
+    redis.call('HSET', tkey, 'o', owner, 'a', table.concat(audience, ','), 'c', now_completed and '1' or '0',
+               'd', deleted and '1' or '0', 'u', updated, 'i', id_json, 'j', task_json)
+    events[#events + 1] = '{"a":1,"k":' .. cjson.encode(key) .. ',"i":' .. id_json .. ',"t":' ..
+                          cjson.encode(task_json) .. ',"u":[' .. table.concat(seen_by, ',') .. ']}'
+  end
+end
+
+local stats = {}
+for _, user in ipairs(order) do
+  local s = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 't', 'e')
+  stats[#stats + 1] = '[' .. cjson.encode(user) .. ',' .. (s[1] or '0') .. ',' .. (s[2] or '0') .. ',' ..
+                      s[3] .. ',' .. s[4] .. ']'
+end
+local record = '{"e":[' .. table.concat(events, ',') .. '],"s":[' .. table.concat(stats, ',') .. ']}'
+redis.call('XADD', p .. 'bus', 'MAXLEN', '~', bus_max, '*', 'b', record)
+return record
+)lua";
+
+const std::string_view history_script = R"lua(
+local p, user, from, limit, cutoff = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local hkey = p .. 'h:' .. user
+local last = redis.call('HGET', p .. 'u:' .. user, 'e') or '0'
+-- Entries past the maximum age go first, a few at a time; each is dropped once.
+while true do
+  local head = redis.call('XRANGE', hkey, '-', '+', 'COUNT', 32)
+  local aged = {}
+  for _, e in ipairs(head) do
+    if tonumber(e[2][2]) >= cutoff then break end
+    aged[#aged + 1] = e[1]
+  end
+  if #aged == 0 then break end
+  redis.call('XDEL', hkey, unpack(aged))
+  if #aged < #head then break end
+end
+local first = redis.call('XRANGE', hkey, '-', '+', 'COUNT', 1)
+local oldest = '0'
+if #first > 0 then oldest = string.match(first[1][1], '^(%d+)') end
+local out = {last, oldest}
+if limit > 0 and from ~= '' then
+  for _, e in ipairs(redis.call('XRANGE', hkey, from, '+', 'COUNT', limit)) do
+    out[#out + 1] = string.match(e[1], '^(%d+)')
+    out[#out + 1] = e[2][4]
+  end
+end
+return out
+)lua";
+
+const std::string_view lease_acquire_script = R"lua(
+local key, member, limit, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+if redis.call('ZSCORE', key, member) == false and redis.call('ZCARD', key) >= limit then return 0 end
+redis.call('ZADD', key, now + ttl, member)
+redis.call('PEXPIRE', key, ttl)
+return 1
+)lua";
+
+const std::string_view lease_renew_script = R"lua(
+local ttl, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lost = 0
+for i = 3, #ARGV, 2 do
+  local key, member = ARGV[i], ARGV[i + 1]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  -- A lease that expired meanwhile (a long outage) is taken again only if there is room.
+  if redis.call('ZSCORE', key, member) ~= false or redis.call('ZCARD', key) < limit then
+    redis.call('ZADD', key, now + ttl, member)
+    redis.call('PEXPIRE', key, ttl)
+  else
+    lost = lost + 1
+  end
+end
+return lost
+)lua";
+
+std::string bus_key(std::string_view prefix) { return fmt::format("{}bus", prefix); }
+std::string user_key(std::string_view prefix, std::string_view user) { return fmt::format("{}u:{}", prefix, user); }
+std::string lease_key(std::string_view prefix, std::string_view user) { return fmt::format("{}conn:{}", prefix, user); }
+
+std::string sortable_time(std::chrono::system_clock::time_point t) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  // Offset so that times before 1970 sort too; 20 digits hold every uint64.
+  const auto biased = static_cast<std::uint64_t>(ns) ^ (std::uint64_t{1} << 63);
+  return fmt::format("{:020}", biased);
+}
+
+void append_event_args(std::vector<std::string>& args, const protocol::task_event& e) {
+  std::string shared;
+  for (const auto& u : e.shared_with) {
+    if (!shared.empty()) shared += ',';
+    shared += u;
+  }
+  args.emplace_back(protocol::to_string(e.action));
+  args.push_back(e.owner);
+  args.emplace_back(e.sets_audience ? "1" : "0");
+  args.push_back(std::move(shared));
+  args.push_back(e.task_key);
+  args.push_back(json::serialize(e.task_id));
+  args.push_back(json::serialize(e.task));
+  args.emplace_back(e.completed ? "1" : "0");
+  args.push_back(sortable_time(e.updated_at));
+}
+
+namespace {
+
+protocol::task_action action_named(std::string_view name) {
+  if (name == "created") return protocol::task_action::created;
+  if (name == "deleted") return protocol::task_action::deleted;
+  if (name == "updated") return protocol::task_action::updated;
+  throw core::store_error(fmt::format("redis batch record: unknown action '{}'", name));
+}
+
+std::uint64_t to_u64(const json::value& v) {
+  if (auto* i = v.if_int64(); i && *i >= 0) return static_cast<std::uint64_t>(*i);
+  if (auto* u = v.if_uint64()) return *u;
+  if (auto* d = v.if_double(); d && *d >= 0) return static_cast<std::uint64_t>(*d);  // cjson writes %.14g
+  throw core::store_error("redis batch record: expected a non-negative number");
+}
+
+std::int64_t to_i64(const json::value& v) {
+  if (auto* i = v.if_int64()) return *i;
+  if (auto* u = v.if_uint64()) return static_cast<std::int64_t>(*u);
+  if (auto* d = v.if_double()) return static_cast<std::int64_t>(*d);
+  throw core::store_error("redis batch record: expected a number");
+}
+
+core::applied_event decode_event(const json::object& e) {
+  core::applied_event out;
+  out.applied = to_i64(e.at("a")) == 1;
+  out.task_key = std::string(e.at("k").as_string());
+  out.task_id = e.at("i");
+  out.task_id_json = json::serialize(out.task_id);
+  if (!out.applied) return out;
+  out.task_json = std::make_shared<const std::string>(std::string(e.at("t").as_string()));
+  for (const auto& seen : e.at("u").as_array()) {
+    const auto& row = seen.as_array();
+    out.audience.push_back({std::string(row.at(0).as_string()), to_u64(row.at(1)),
+                            action_named(row.at(2).as_string())});
+  }
+  return out;
+}
+
+}  // namespace
+
+core::apply_result decode_batch(std::string_view record) {
+  auto parsed = protocol::parse_strict_json(record);
+  if (!parsed || !parsed->is_object())
+    throw core::store_error(fmt::format("redis batch record is not a JSON object: {:.80}", record));
+  try {
+    const auto& root = parsed->as_object();
+    core::apply_result out;
+    for (const auto& e : root.at("e").as_array()) out.events.push_back(decode_event(e.as_object()));
+    for (const auto& s : root.at("s").as_array()) {
+      const auto& row = s.as_array();
+      core::user_stats stats;
+      stats.total = to_i64(row.at(1));
+      stats.completed = to_i64(row.at(2));
+      stats.updated_at = core::wall_time(std::chrono::milliseconds(to_i64(row.at(3))));
+      stats.last_event_id = to_u64(row.at(4));
+      out.stats.emplace_back(std::string(row.at(0).as_string()), stats);
+    }
+    return out;
+  } catch (const core::store_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw core::store_error(fmt::format("redis batch record is malformed ({}): {:.80}", e.what(), record));
+  }
+}
+
+}  // namespace dh::store::redis_schema

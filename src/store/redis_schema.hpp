@@ -1,0 +1,51 @@
+// redis_schema.hpp — what dashboard-hub keeps in Redis and how: the key layout, the Lua scripts
+// that change it atomically, and the batch record the apply script returns and appends to the bus.
+#pragma once
+
+#include "core/store.hpp"
+#include "protocol/task_event.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dh::store::redis_schema {
+
+// Keys, all under one prefix (default "dh:") so several deployments can share a Redis:
+//   <p>t:<taskKey>  hash   o owner, a audience (sorted, comma-joined), c completed, d deleted,
+//                          u updatedAt (20-digit sortable text), i task id JSON, j task JSON
+//   <p>u:<user>     hash   n total, c completed, t statistics time (ms), e last event id
+//   <p>h:<user>     stream history: entry id <eventId>-0, fields at (ms) and p (task_update payload);
+//                          MAXLEN-bounded, expires max-age after its last append
+//   <p>bus          stream every committed batch, field b (the batch record); MAXLEN ~ bounded
+//   <p>conn:<user>  zset   connection leases: member <instance>:<session>, score expiry (ms)
+// User ids cannot contain ',' (SPEC §2: [A-Za-z0-9._-]), which the audience list relies on.
+std::string bus_key(std::string_view prefix);
+std::string user_key(std::string_view prefix, std::string_view user);
+std::string lease_key(std::string_view prefix, std::string_view user);
+
+// apply: ARGV = prefix, now ms, history max events, history ttl ms, bus max length, event count,
+// then per event: action, owner, sets audience (1/0), sharedWith (comma-joined), task key, task id
+// JSON, task JSON, completed (1/0), updatedAt key. Returns the batch record (below).
+extern const std::string_view apply_script;
+// history: ARGV = prefix, user, after, limit, cutoff ms. Drops entries older than the cutoff, then
+// returns {last event id, oldest retained id, id1, payload1, id2, payload2, ...}.
+extern const std::string_view history_script;
+// lease_acquire: ARGV = key, member, limit, ttl ms. 1 when taken (or renewed), else 0.
+extern const std::string_view lease_acquire_script;
+// lease_renew: ARGV = ttl ms, then key, member pairs. Extends the leases still held.
+extern const std::string_view lease_renew_script;
+
+// A task event as the apply script's 9 arguments.
+void append_event_args(std::vector<std::string>& args, const protocol::task_event& e);
+// updatedAt as fixed-width text whose byte order is time order (Lua numbers are doubles; a
+// nanosecond count would not survive them).
+std::string sortable_time(std::chrono::system_clock::time_point t);
+
+// The batch record: {"e":[{"a":1,"k":key,"i":<id>,"t":"<task json>","u":[[user,id,action],..]}|
+// {"a":0,"k":key,"i":<id>}, ...], "s":[[user,total,completed,ms,lastId],...]}. Throws
+// core::store_error when the text is not such a record.
+core::apply_result decode_batch(std::string_view record);
+
+}  // namespace dh::store::redis_schema
