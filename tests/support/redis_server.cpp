@@ -36,6 +36,8 @@ redis_server::redis_server() : dir_(make_dir()) {
   if (!process_) throw std::runtime_error("redis-server did not start (is Debian's redis-server installed?)");
 }
 
+redis_server::redis_server(std::uint16_t port) : dir_(make_dir()), port_(port) { start(); }
+
 redis_server::~redis_server() {
   stop();
   std::error_code ignored;

@@ -15,6 +15,8 @@ class redis_server {
  public:
   // Starts it and returns once it accepts connections; throws if it cannot.
   redis_server();
+  // On this port (known to be free), e.g. one a client is already retrying.
+  explicit redis_server(std::uint16_t port);
   ~redis_server();
   redis_server(const redis_server&) = delete;
   redis_server& operator=(const redis_server&) = delete;
