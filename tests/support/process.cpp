@@ -38,6 +38,9 @@ spawned spawn(const std::vector<std::string>& args, const std::map<std::string, 
   else
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  // Sockets the test holds (Asio does not open them close-on-exec) must not live on in the
+  // child: a client closed by the test would stay open for the server it talks to.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) {

@@ -27,7 +27,7 @@ std::filesystem::path make_dir() {
 
 }  // namespace
 
-redis_server::redis_server() : dir_(make_dir()) {
+redis_server::redis_server(persistence p) : dir_(make_dir()), persistence_(p) {
   // The port is free when picked; another process may take it before redis binds, so retry.
   for (int attempt = 0; attempt < 5 && !process_; ++attempt) {
     port_ = free_port();
@@ -53,9 +53,11 @@ void redis_server::start() {
 }
 
 void redis_server::try_start() {
+  const bool aof = persistence_ == persistence::every_write;
   auto p = std::make_unique<child_process>(std::vector<std::string>{
       "/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-      "--appendonly", "no", "--dir", dir_.string(), "--loglevel", "notice"});
+      "--appendonly", aof ? "yes" : "no", "--appendfsync", "always", "--dir", dir_.string(), "--loglevel",
+      "notice"});
   // Ready when it says so on stdout (its log); EOF means it exited (the port was taken).
   for (;;) {
     auto line = p->read_line(std::chrono::seconds(10));

@@ -13,8 +13,11 @@ namespace dh::test {
 
 class redis_server {
  public:
-  // Starts it and returns once it accepts connections; throws if it cannot.
-  redis_server();
+  enum class persistence { none, every_write };
+
+  // Starts it and returns once it accepts connections; throws if it cannot. With every_write,
+  // each write is in the append-only file before Redis answers, so a SIGKILL loses nothing.
+  explicit redis_server(persistence p = persistence::none);
   // On this port (known to be free), e.g. one a client is already retrying.
   explicit redis_server(std::uint16_t port);
   ~redis_server();
@@ -32,6 +35,7 @@ class redis_server {
   void try_start();
 
   std::filesystem::path dir_;
+  persistence persistence_ = persistence::none;
   std::uint16_t port_ = 0;
   std::unique_ptr<child_process> process_;
 };

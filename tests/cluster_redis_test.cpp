@@ -1,0 +1,236 @@
+// cluster_redis_test.cpp — several instances on one real redis-server: fan-out across instances,
+// one connection limit for the cluster, leases of a killed instance lapsing, resume on another
+// instance, and a Redis outage during ingest that loses and doubles nothing.
+#include "support/process.hpp"
+#include "support/redis_server.hpp"
+#include "support/sessions.hpp"
+#include "support/test_server.hpp"
+#include "support/ws_client.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace json = boost::json;
+using namespace dh::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string bearer(const std::string& user) { return "Bearer " + make_token(user); }
+
+json::object dashboard_of(std::uint16_t port, const std::string& user) {
+  auto reply = http_get(port, "/api/v1/users/" + user + "/dashboard", {{"Authorization", bearer(user)}});
+  REQUIRE(reply.status == 200);
+  return json::parse(reply.body).as_object();
+}
+
+bool is_task_update(const json::object& m, const json::value& task_id) {
+  return type_of(m) == "task_update" && m.at("payload").at("taskId") == task_id;
+}
+
+// Polls /ready (a readiness probe, as a load balancer would) until it answers 200, 10 s at most.
+bool wait_ready(std::uint16_t port) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (http_get(port, "/ready").status == 200) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+// Two in-process instances sharing one Redis and one key prefix.
+struct two_instances {
+  redis_server redis;
+  std::string prefix = fresh_prefix();
+  test_server a{redis_test_settings(redis.url(), prefix)};
+  test_server b{redis_test_settings(redis.url(), prefix)};
+};
+
+}  // namespace
+
+TEST_CASE("an event posted to one instance reaches the owner and a shared user on another, and both agree") {
+  two_instances cluster;
+  ws_client owner, shared;
+  open_session(owner, cluster.b, "1");
+  open_session(shared, cluster.b, "2");
+  subscribe(owner, {{"userId", 1}});
+  subscribe(shared, {{"userId", 2}});
+
+  REQUIRE(post_events(cluster.a, task_event("created", 1, 7, true, {2})).status == 202);
+  const auto to_owner = read_until(owner, [](const json::object& m) { return is_task_update(m, 7); }).back();
+  const auto to_shared = read_until(shared, [](const json::object& m) { return is_task_update(m, 7); }).back();
+  CHECK(to_owner.at("payload").at("action") == json::value("created"));
+  CHECK(to_shared.at("payload").at("action") == json::value("created"));
+  CHECK(to_owner.at("id") == json::value("1"));  // ids come from Redis, per user
+  CHECK(to_shared.at("id") == json::value("1"));
+
+  for (const std::string user : {"1", "2"}) {
+    const auto on_a = dashboard_of(cluster.a.port(), user);
+    const auto on_b = dashboard_of(cluster.b.port(), user);
+    CHECK(on_a.at("totalTasks") == json::value(1));
+    CHECK(on_a.at("completedTasks") == json::value(1));
+    CHECK(on_a.at("totalTasks") == on_b.at("totalTasks"));
+    CHECK(on_a.at("completedTasks") == on_b.at("completedTasks"));
+    CHECK(on_a.at("lastEventId") == on_b.at("lastEventId"));
+  }
+}
+
+TEST_CASE("the connection limit holds across instances: the sixth connection of a user is refused with 4008") {
+  two_instances cluster;
+  std::vector<std::unique_ptr<ws_client>> open;
+  for (int i = 0; i < 5; ++i) {
+    open.push_back(std::make_unique<ws_client>());
+    open_session(*open.back(), i % 2 == 0 ? cluster.a : cluster.b, "1");
+  }
+  for (auto* target : {&cluster.a, &cluster.b}) {
+    ws_client sixth;
+    REQUIRE(sixth.connect(target->port(), target->ws_target("1", make_token("1"))));
+    expect_error_then_close(sixth, "CONNECTION_LIMIT", 4008);
+  }
+  // Another user is not affected, and a closed session frees its slot for the cluster.
+  ws_client other;
+  open_session(other, cluster.a, "2");
+  REQUIRE(open.front()->close());
+  ws_client replacement;
+  open_session(replacement, cluster.b, "1");
+}
+
+TEST_CASE("a client moved to another instance with lastEventId gets exactly what it missed") {
+  two_instances cluster;
+  std::string last_seen;
+  {
+    ws_client c;
+    open_session(c, cluster.a, "1");
+    subscribe(c, {{"userId", 1}});
+    REQUIRE(post_events(cluster.a, task_event("created", 1, 1)).status == 202);
+    last_seen = std::string(read_until(c, [](const json::object& m) { return is_task_update(m, 1); })
+                                .back().at("id").as_string());
+  }
+  // Missed while away, ingested on both instances.
+  REQUIRE(post_events(cluster.a, task_event("created", 1, 2)).status == 202);
+  REQUIRE(post_events(cluster.b, task_event("created", 1, 3)).status == 202);
+  REQUIRE(post_events(cluster.a, task_event("updated", 1, 2, true)).status == 202);
+
+  ws_client moved;
+  REQUIRE(moved.connect(cluster.b.port(), cluster.b.ws_target("1", make_token("1")) + "&lastEventId=" + last_seen));
+  CHECK(moved.read_json().at("payload").at("recovered") == json::value(true));
+  const auto replay = subscribe(moved, {{"userId", 1}});
+  REQUIRE(replay.size() == 4);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(type_of(replay[i]) == "task_update");
+    CHECK(replay[i].at("id") == json::value(std::to_string(i + 2)));
+  }
+  CHECK(replay[3].at("payload").at("totalTasks") == json::value(3));
+  CHECK(replay[3].at("payload").at("completedTasks") == json::value(1));
+}
+
+TEST_CASE("kill -9 of an instance frees its connection leases within the lease TTL") {
+  redis_server redis;
+  const std::string secret = test_secret;
+  child_process doomed({DH_BINARY, "--port", "0", "--bind", "127.0.0.1", "--threads", "1", "--redis", redis.url(),
+                        "--redis-lease-ttl", "2s"},
+                       {{"DASHBOARD_JWT_SECRET", secret}});
+  const auto banner = doomed.read_line();
+  REQUIRE(banner.has_value());
+  const auto port = static_cast<std::uint16_t>(std::stoi(banner->substr(banner->rfind(':') + 1)));
+  REQUIRE(wait_ready(port));
+  std::vector<std::unique_ptr<ws_client>> held;
+  for (int i = 0; i < 5; ++i) {
+    held.push_back(std::make_unique<ws_client>());
+    REQUIRE(held.back()->connect(port, "/ws/dashboard/1?token=" + make_token("1")));
+    REQUIRE(type_of(held.back()->read_json()) == "connection_success");
+  }
+
+  test_server survivor(redis_test_settings(redis.url(), "dh:"));
+  {
+    ws_client sixth;  // the doomed instance's five leases are live
+    REQUIRE(sixth.connect(survivor.port(), survivor.ws_target("1", make_token("1"))));
+    expect_error_then_close(sixth, "CONNECTION_LIMIT", 4008);
+  }
+  doomed.signal(SIGKILL);
+  (void)doomed.wait();
+
+  // Nobody releases those leases: they lapse. Retry as a reconnecting browser would.
+  const auto deadline = std::chrono::steady_clock::now() + 2s + 5s;
+  bool admitted = false;
+  while (!admitted && std::chrono::steady_clock::now() < deadline) {
+    ws_client again;
+    REQUIRE(again.connect(survivor.port(), survivor.ws_target("1", make_token("1"))));
+    admitted = type_of(again.read_json()) == "connection_success";
+    if (!admitted) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(admitted);
+}
+
+TEST_CASE("a Redis outage during ingest: 503s, then every accepted event reaches every socket once, in order") {
+  redis_server redis(redis_server::persistence::every_write);
+  const auto prefix = fresh_prefix();
+  test_server a(redis_test_settings(redis.url(), prefix));
+  test_server b(redis_test_settings(redis.url(), prefix));
+  ws_client owner, shared;
+  open_session(owner, b, "1");
+  open_session(shared, a, "2");
+  subscribe(owner, {{"userId", 1}});
+  subscribe(shared, {{"userId", 2}});
+
+  std::vector<int> accepted;
+  int refused = 0;
+  auto post = [&](int task) {
+    const auto status = post_events(a, task_event("created", 1, task, false, {2})).status;
+    if (status == 202) accepted.push_back(task);
+    if (status == 503) ++refused;
+    return status;
+  };
+  for (int task = 1; task <= 10; ++task) REQUIRE(post(task) == 202);
+  redis.stop();
+  for (int task = 11; task <= 20; ++task) CHECK(post(task) == 503);
+  const auto refusal = raw_exchange(a.port(), std::string("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                                          "Authorization: Bearer ") +
+                                                  test_ingest_key + "\r\nContent-Length: " +
+                                                  std::to_string(json::serialize(task_event("created", 1, 99)).size()) +
+                                                  "\r\n\r\n" + json::serialize(task_event("created", 1, 99)));
+  CHECK(refusal.starts_with("HTTP/1.1 503"));
+  CHECK(refusal.find("Retry-After: 1") != std::string::npos);
+  CHECK(http_get(a.port(), "/ready").status == 503);
+  {
+    ws_client newcomer;  // no lease can be taken: refused with a reason, not left hanging
+    REQUIRE(newcomer.connect(b.port(), b.ws_target("3", make_token("3"))));
+    expect_error_then_close(newcomer, "INTERNAL_ERROR", 1011);
+  }
+  redis.start();
+  REQUIRE(wait_ready(a.port()));
+  REQUIRE(wait_ready(b.port()));
+  for (int task = 21; task <= 30; ++task) REQUIRE(post(task) == 202);
+  CHECK(refused == 10);
+
+  for (auto* c : {&owner, &shared}) {
+    CAPTURE(c == &owner ? "owner" : "shared");
+    std::vector<std::string> statuses;
+    std::map<int, int> times_seen;
+    std::uint64_t last_id = 0;
+    bool ordered = true;
+    read_until(*c, [&](const json::object& m) {
+      if (type_of(m) == "connection_status") statuses.emplace_back(m.at("payload").at("status").as_string());
+      if (type_of(m) != "task_update") return false;
+      const auto id = std::stoull(std::string(m.at("id").as_string()));
+      ordered = ordered && id > last_id;
+      last_id = id;
+      const int task = static_cast<int>(m.at("payload").at("taskId").as_int64());
+      ++times_seen[task];
+      return task == 30;
+    });
+    CHECK(ordered);
+    CHECK(statuses == std::vector<std::string>{"reconnecting", "connected"});
+    for (int task : accepted) CHECK(times_seen[task] == 1);
+    CHECK(times_seen.size() == accepted.size());  // and nothing that was refused
+  }
+}
