@@ -72,6 +72,9 @@ TEST_CASE("config defaults") {
   CHECK(c.server.outbox_max_bytes == 4u * 1024u * 1024u);
   CHECK(c.server.outbox_capacity == 1024u);
   CHECK_FALSE(c.server.reuse_port);
+  CHECK_FALSE(c.redis.has_value());  // embedded SQLite unless --redis
+  CHECK(c.redis_prefix == "dh:");
+  CHECK(c.redis_lease_ttl == 15s);
   CHECK(c.server.handshake_timeout == 10s);
   CHECK(c.server.allowed_origins.empty());
   CHECK(c.drain_timeout == 10s);
@@ -93,9 +96,17 @@ TEST_CASE("config accepts explicit values") {
                                  "--allowed-origin", "https://a.example", "--allowed-origin", "https://b.example",
                                  "--log-level", "debug", "--log-format", "json", "--jwt-issuer", "auth",
                                  "--jwt-audience", "dash", "--jwt-leeway", "5s", "--max-queued-bytes", "2097152",
-                                 "--max-queued-frames", "64", "--reuse-port"}))
+                                 "--max-queued-frames", "64", "--reuse-port", "--redis", "redis://:pw@10.0.0.5:6380/2",
+                                 "--redis-prefix", "team-a:", "--redis-lease-ttl", "5s"}))
                      .settings;
   CHECK(c.server.reuse_port);
+  REQUIRE(c.redis.has_value());
+  CHECK(c.redis->host == "10.0.0.5");
+  CHECK(c.redis->port == 6380);
+  CHECK(c.redis->db == 2);
+  CHECK(c.redis->password == "pw");
+  CHECK(c.redis_prefix == "team-a:");
+  CHECK(c.redis_lease_ttl == 5s);
   CHECK(c.server.outbox_max_bytes == 2u * 1024u * 1024u);
   CHECK(c.server.outbox_capacity == 64u);
   CHECK(c.server.port == 9001);
@@ -144,6 +155,11 @@ TEST_CASE("config: each bad value is one line starting with the flag name") {
       {"--handshake-timeout", {"--handshake-timeout=50ms"}},
       {"--handshake-timeout", {"--handshake-timeout=soon"}},
       {"--drain-timeout", {"--drain-timeout=later"}},
+      {"--redis", {"--redis=rediss://cache:6379"}},
+      {"--redis", {"--redis=redis://cache:6379/99"}},
+      {"--redis", {"--redis=cache:6379"}},
+      {"--redis-prefix", {"--redis-prefix=" + std::string(65, 'p')}},
+      {"--redis-lease-ttl", {"--redis-lease-ttl=100ms"}},
       {"--log-level", {"--log-level=loud"}},
       {"--log-format", {"--log-format=xml"}},
       {"--jwt-leeway", {"--jwt-leeway=lots"}},

@@ -104,6 +104,23 @@ TEST_CASE("the connection limit holds across instances: the sixth connection of 
   open_session(replacement, cluster.b, "1");
 }
 
+TEST_CASE("leases are renewed while their sessions live, however long that is") {
+  redis_server redis;
+  auto settings = redis_test_settings(redis.url(), fresh_prefix());
+  settings.lease_ttl = 2s;
+  test_server srv(settings);
+  std::vector<std::unique_ptr<ws_client>> open;
+  for (int i = 0; i < 5; ++i) {
+    open.push_back(std::make_unique<ws_client>());
+    open_session(*open.back(), srv, "1");
+  }
+  // Outlive the TTL twice over: renewal (every third of it) must have kept all five.
+  std::this_thread::sleep_for(5s);
+  ws_client sixth;
+  REQUIRE(sixth.connect(srv.port(), srv.ws_target("1", make_token("1"))));
+  expect_error_then_close(sixth, "CONNECTION_LIMIT", 4008);
+}
+
 TEST_CASE("a client moved to another instance with lastEventId gets exactly what it missed") {
   two_instances cluster;
   std::string last_seen;

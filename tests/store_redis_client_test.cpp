@@ -35,7 +35,7 @@ struct client_fixture {
   explicit client_fixture(const std::string& url) {
     auto endpoint = store::parse_redis_url(url);
     REQUIRE(endpoint.has_value());
-    store::redis_backoff backoff;
+    store::redis_timing backoff;
     backoff.first = 20ms;
     backoff.cap = 200ms;
     client = std::make_unique<store::redis_client>(ioc.get_executor(), *endpoint, "test", log, backoff);

@@ -96,17 +96,35 @@ asio::awaitable<void> redis_admission::renew_held() {
     std::lock_guard lock(mutex_);
     snapshot.assign(held_.begin(), held_.end());
   }
-  std::size_t lost = 0;
+  std::vector<std::pair<std::uint64_t, std::string>> missing;
   for (std::size_t at = 0; at < snapshot.size(); at += renew_chunk) {
-    std::vector<std::string> args{std::to_string(leases_.ttl.count()), std::to_string(limits_.max_per_user)};
-    for (std::size_t i = at; i < std::min(snapshot.size(), at + renew_chunk); ++i) {
+    const auto end = std::min(snapshot.size(), at + renew_chunk);
+    std::vector<std::string> args{std::to_string(leases_.ttl.count())};
+    for (std::size_t i = at; i < end; ++i) {
       args.push_back(redis_schema::lease_key(leases_.prefix, snapshot[i].second));
       args.push_back(member(snapshot[i].first));
     }
     std::vector<std::string> no_keys;
     auto reply = co_await renew_.run(redis_, std::move(no_keys), std::move(args));
     if (reply.is_error()) throw core::store_error("lease renewal script: " + reply.text);
-    lost += static_cast<std::size_t>(reply.integer);
+    for (const auto& position : reply.elements) {
+      const auto i = at + static_cast<std::size_t>(position.integer);
+      if (i < end) missing.push_back(snapshot[i]);
+    }
+  }
+  // A lease gone from Redis belongs to a session either released since the snapshot (nothing to
+  // do) or still open after its lease lapsed (a long outage): that one takes a slot again if any.
+  std::size_t lost = 0;
+  for (auto& [session, user] : missing) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!held_.contains(session)) continue;
+    }
+    std::vector<std::string> keys{redis_schema::lease_key(leases_.prefix, user)};
+    std::vector<std::string> args{member(session), std::to_string(limits_.max_per_user),
+                                  std::to_string(leases_.ttl.count())};
+    auto reply = co_await acquire_.run(redis_, std::move(keys), std::move(args));
+    if (reply.is_error() || reply.integer != 1) ++lost;
   }
   if (lost > 0) log_.warn("redis: {} connection leases had lapsed and other sessions hold the slots", lost);
 }

@@ -19,8 +19,8 @@ std::string make_instance_id() {
 
 redis_backend::redis_backend(redis_settings settings, core::admission_settings admission, const core::logger& log)
     : work_(ioc_.get_executor()),
-      commands_(ioc_.get_executor(), settings.endpoint, "commands", log, settings.backoff),
-      reader_(ioc_.get_executor(), settings.endpoint, "bus", log, settings.backoff),
+      commands_(ioc_.get_executor(), settings.endpoint, "commands", log, settings.timing),
+      reader_(ioc_.get_executor(), settings.endpoint, "bus", log, settings.timing),
       bus_(reader_, settings.store.prefix, log),
       events_(commands_, bus_, settings.store),
       admission_(commands_, admission, {settings.store.prefix, make_instance_id(), settings.lease_ttl}, log) {

@@ -20,7 +20,7 @@ struct redis_settings {
   redis_endpoint endpoint;
   redis_store_settings store;
   std::chrono::milliseconds lease_ttl{15'000};
-  redis_backoff backoff;
+  redis_timing timing;
 };
 
 class redis_backend {

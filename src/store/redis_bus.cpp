@@ -7,23 +7,45 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <charconv>
+#include <utility>
+
 namespace dh::store {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// A stream entry id <ms>-<seq> as a comparable pair; {0, 0} for anything else.
+std::pair<std::uint64_t, std::uint64_t> id_parts(std::string_view id) {
+  std::pair<std::uint64_t, std::uint64_t> out{0, 0};
+  const auto dash = id.find('-');
+  if (dash == std::string_view::npos) return out;
+  std::from_chars(id.data(), id.data() + dash, out.first);
+  std::from_chars(id.data() + dash + 1, id.data() + id.size(), out.second);
+  return out;
+}
+
+}  // namespace
+
 redis_bus::redis_bus(redis_client& reader, std::string prefix, const core::logger& log)
-    : reader_(reader), key_(redis_schema::bus_key(prefix)), log_(log) {}
+    : reader_(reader), key_(redis_schema::bus_key(prefix)), log_(log) {
+  // Set before the reader starts, and called on its executor, like the read loop. on_link_ is
+  // read only while linked_, which only the read loop sets, after subscribe().
+  reader_.on_state([this](bool up) {
+    if (!up) unlink();
+  });
+}
+
+void redis_bus::unlink() {
+  if (!linked_.exchange(false, std::memory_order_acq_rel)) return;
+  if (on_link_) on_link_(false);
+}
 
 void redis_bus::subscribe(subscriber s, link_fn on_link) {
   if (subscriber_) throw std::logic_error("redis_bus has one subscriber");
   subscriber_ = std::move(s);
   on_link_ = std::move(on_link);
-  // Runs on the reader's executor, like the read loop.
-  reader_.on_state([this](bool up) {
-    if (up || !linked_.load(std::memory_order_relaxed)) return;
-    linked_.store(false, std::memory_order_release);
-    if (on_link_) on_link_(false);
-  });
 }
 
 void redis_bus::start() {
@@ -46,8 +68,9 @@ asio::awaitable<void> redis_bus::read_loop() {
       co_await read_once();
     } catch (const core::store_unavailable&) {
       // The connection dropped; the client reconnects and the next read resumes after last_id_.
-    } catch (const core::store_error& e) {
+    } catch (const std::exception& e) {
       log_.error("redis bus: {}; retrying in 1 s", e.what());
+      unlink();
       failed = true;
     }
     if (failed) {
@@ -66,6 +89,7 @@ asio::awaitable<void> redis_bus::read_once() {
     last_id_ = tail.elements.empty() ? "0-0" : tail.elements[0].elements.at(0).text;
   }
   if (!linked_.load(std::memory_order_relaxed)) {
+    co_await check_for_gap();
     linked_.store(true, std::memory_order_release);
     if (on_link_) on_link_(true);  // before what was missed, which the next read brings
   }
@@ -76,6 +100,22 @@ asio::awaitable<void> redis_bus::read_once() {
   for (const auto& stream : reply.elements) {
     if (stream.elements.size() != 2) continue;
     for (const auto& entry : stream.elements[1].elements) deliver(entry);
+  }
+}
+
+asio::awaitable<void> redis_bus::check_for_gap() {
+  // A long outage while other instances kept writing may have trimmed (MAXLEN) entries this
+  // instance never read; Redis 7 remembers the newest entry trimmed away.
+  std::vector<std::string> info{"XINFO", "STREAM", key_};
+  auto reply = co_await reader_.command(std::move(info));
+  if (reply.is_error()) co_return;  // no stream yet: nothing was trimmed
+  for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    if (reply.elements[i].text != "max-deleted-entry-id") continue;
+    const auto& trimmed = reply.elements[i + 1].text;
+    if (id_parts(trimmed) > id_parts(last_id_))
+      log_.error("redis bus: entries after {} up to {} were trimmed before this instance read them; its clients "
+                 "get those updates only by resuming with lastEventId",
+                 last_id_, trimmed);
   }
 }
 

@@ -28,6 +28,8 @@ class redis_bus final : public core::bus {
  private:
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> read_once();
+  boost::asio::awaitable<void> check_for_gap();
+  void unlink();  // tells the hub the bus is lost, once
   void deliver(const redis_reply& entry);
 
   redis_client& reader_;

@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/execution/blocking.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -63,7 +64,8 @@ using reply_handler = asio::any_completion_handler<void(std::exception_ptr, redi
 
 struct pending_command {
   reply_handler done;
-  bool discard = false;  // the client is being destroyed: nobody waits any more
+  asio::any_io_executor work;  // keeps the caller's executor from running out of work meanwhile
+  bool discard = false;        // the client is being destroyed: nobody waits any more
 };
 
 // Always posted, never run inline: a caller on the client's own thread must not resume inside
@@ -79,17 +81,19 @@ void fail(reply_handler handler, std::string why) {
   complete(std::move(handler), std::make_exception_ptr(store_unavailable(std::move(why))), redis_reply{});
 }
 
-void on_reply(redisAsyncContext*, void* reply, void* privdata) {
+}  // namespace
+
+void redis_client::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
   std::unique_ptr<pending_command> pending(static_cast<pending_command*>(privdata));
   if (pending->discard) return;
+  if (auto* self = static_cast<redis_client*>(c->data); self != nullptr && !self->sent_.empty())
+    self->sent_.pop_front();  // replies come in the order commands were sent
   if (reply == nullptr) {
     fail(std::move(pending->done), "redis: the connection closed before the reply");
     return;
   }
   complete(std::move(pending->done), std::exception_ptr(), decode(*static_cast<redisReply*>(reply)));
 }
-
-}  // namespace
 
 bool is_error(const redis_reply& reply, std::string_view prefix) noexcept {
   return reply.is_error() && std::string_view(reply.text).starts_with(prefix);
@@ -147,12 +151,12 @@ struct redis_client::watcher : std::enable_shared_from_this<watcher> {
 };
 
 redis_client::redis_client(asio::any_io_executor executor, redis_endpoint endpoint, std::string name,
-                           const core::logger& log, redis_backoff backoff)
+                           const core::logger& log, redis_timing backoff)
     : executor_(std::move(executor)),
       endpoint_(std::move(endpoint)),
       name_(std::move(name)),
       log_(log),
-      backoff_(backoff),
+      timing_(backoff),
       signal_(executor_),
       delay_(executor_),
       up_signal_(executor_) {
@@ -197,7 +201,9 @@ asio::awaitable<redis_reply> redis_client::command_while_connecting(std::vector<
 asio::awaitable<redis_reply> redis_client::send(std::vector<std::string> args, bool require_up) {
   return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, redis_reply)>(
       [this, require_up](auto handler, std::vector<std::string> argv_strings) {
-        asio::post(executor_, [this, require_up, handler = std::move(handler),
+        asio::any_io_executor work = asio::prefer(asio::get_associated_executor(handler, executor_),
+                                                  asio::execution::outstanding_work.tracked);
+        asio::post(executor_, [this, require_up, handler = std::move(handler), work = std::move(work),
                                argv_strings = std::move(argv_strings)]() mutable {
           if (context_ == nullptr || !connected_ || (require_up && !up())) {
             fail(reply_handler(std::move(handler)), "redis " + name_ + ": not connected to " + endpoint_.describe());
@@ -211,7 +217,8 @@ asio::awaitable<redis_reply> redis_client::send(std::vector<std::string> args, b
             argv.push_back(a.data());
             lengths.push_back(a.size());
           }
-          auto pending = std::make_unique<pending_command>(pending_command{reply_handler(std::move(handler))});
+          auto pending =
+              std::make_unique<pending_command>(pending_command{reply_handler(std::move(handler)), std::move(work)});
           // hiredis copies the arguments into its output buffer before this returns.
           if (redisAsyncCommandArgv(context_, &on_reply, pending.get(), static_cast<int>(argv.size()), argv.data(),
                                     lengths.data()) != REDIS_OK) {
@@ -219,6 +226,7 @@ asio::awaitable<redis_reply> redis_client::send(std::vector<std::string> args, b
             return;
           }
           (void)pending.release();  // owned by hiredis's callback list until on_reply
+          sent_.push_back(std::chrono::steady_clock::now());
         });
       },
       asio::use_awaitable, std::move(args));
@@ -246,6 +254,7 @@ void redis_client::on_disconnect(const redisAsyncContext* c, int status) {
 
 void redis_client::drop() {
   connected_ = false;
+  sent_.clear();
   if (auto* c = std::exchange(context_, nullptr)) redisAsyncFree(c);  // pending commands fail now
 }
 
@@ -258,7 +267,7 @@ void redis_client::set_up(bool up) {
 std::chrono::milliseconds redis_client::next_delay(unsigned attempt) {
   // Capped exponential backoff with jitter in [delay/2, delay], so instances do not retry in step.
   const auto shift = std::min(attempt, 16U);
-  const auto full = std::min<std::int64_t>(backoff_.cap.count(), backoff_.first.count() << shift);
+  const auto full = std::min<std::int64_t>(timing_.cap.count(), timing_.first.count() << shift);
   std::uniform_int_distribution<std::int64_t> pick(full / 2, full);
   return std::chrono::milliseconds(pick(jitter_));
 }
@@ -273,6 +282,9 @@ asio::awaitable<bool> redis_client::connect_once() {
   }
   context_ = c;
   c->data = this;
+  sent_.clear();
+  // Keepalive probes notice a peer that vanished without closing; the reply timeout does the rest.
+  (void)redisEnableKeepAlive(&c->c);
   watcher_ = std::make_shared<watcher>(executor_, c->c.fd, c);
   c->ev.data = watcher_.get();
   c->ev.addRead = &watcher::add_read;
@@ -283,7 +295,7 @@ asio::awaitable<bool> redis_client::connect_once() {
   redisAsyncSetDisconnectCallback(c, &on_disconnect);
   redisAsyncSetConnectCallback(c, &on_connect);  // arms the first write event: hooks come first
 
-  signal_.expires_after(backoff_.connect_timeout);
+  signal_.expires_after(timing_.connect_timeout);
   while (context_ != nullptr && !connected_ && !stopping_) {
     auto [ec] = co_await signal_.async_wait(as_tuple);
     if (!ec) break;  // timed out
@@ -318,6 +330,22 @@ asio::awaitable<bool> redis_client::connect_once() {
   co_return context_ != nullptr && connected_;
 }
 
+asio::awaitable<void> redis_client::watch_replies() {
+  // Until the connection drops (signal_ is woken) or a reply is overdue (checked each second).
+  while (context_ != nullptr && !stopping_) {
+    signal_.expires_after(std::chrono::seconds(1));
+    (void)co_await signal_.async_wait(as_tuple);
+    if (context_ == nullptr || stopping_ || sent_.empty()) continue;
+    const auto waited = std::chrono::steady_clock::now() - sent_.front();
+    if (waited > timing_.reply_timeout) {
+      log_.warn("redis {}: no reply from {} for {} s; dropping the connection", name_, endpoint_.describe(),
+                std::chrono::duration_cast<std::chrono::seconds>(waited).count());
+      drop();
+    }
+  }
+  signal_.expires_at(asio::steady_timer::time_point::max());
+}
+
 asio::awaitable<void> redis_client::supervise() {
   unsigned attempt = 0;
   while (!stopping_) {
@@ -332,7 +360,7 @@ asio::awaitable<void> redis_client::supervise() {
       log_.info("redis {}: connected to {}", name_, endpoint_.describe());
       attempt = 0;
       set_up(true);
-      while (context_ != nullptr && !stopping_) (void)co_await signal_.async_wait(as_tuple);
+      co_await watch_replies();
       set_up(false);
     }
     if (stopping_) break;

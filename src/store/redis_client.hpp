@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <random>
@@ -34,10 +35,13 @@ struct redis_reply {
   bool is_nil() const noexcept { return type == kind::nil; }
 };
 
-struct redis_backoff {
-  std::chrono::milliseconds first{100};
+struct redis_timing {
+  std::chrono::milliseconds first{100};  // reconnect backoff: first delay, doubling up to cap
   std::chrono::milliseconds cap{5000};
   std::chrono::milliseconds connect_timeout{2000};
+  // A connection whose oldest command has had no reply for this long is taken for dead (a host
+  // gone without closing the socket) and dropped. Longer than the bus's XREAD BLOCK (5 s).
+  std::chrono::milliseconds reply_timeout{15000};
 };
 
 class redis_client {
@@ -50,7 +54,7 @@ class redis_client {
   // `executor` must run on one thread: hiredis is not thread-safe, and every hiredis call is
   // made there. `name` tells this connection apart in the log.
   redis_client(boost::asio::any_io_executor executor, redis_endpoint endpoint, std::string name,
-               const core::logger& log, redis_backoff backoff = {});
+               const core::logger& log, redis_timing timing = {});
   ~redis_client();
   redis_client(const redis_client&) = delete;
   redis_client& operator=(const redis_client&) = delete;
@@ -83,19 +87,21 @@ class redis_client {
 
   boost::asio::awaitable<void> supervise();
   boost::asio::awaitable<bool> connect_once();
+  boost::asio::awaitable<void> watch_replies();
   boost::asio::awaitable<redis_reply> send(std::vector<std::string> args, bool require_up);
   void set_up(bool up);
   void drop();  // frees the context; its pending commands fail
   std::chrono::milliseconds next_delay(unsigned attempt);
 
   static void on_connect(const redisAsyncContext* c, int status);
+  static void on_reply(redisAsyncContext* c, void* reply, void* privdata);
   static void on_disconnect(const redisAsyncContext* c, int status);
 
   boost::asio::any_io_executor executor_;
   redis_endpoint endpoint_;
   std::string name_;
   const core::logger& log_;
-  redis_backoff backoff_;
+  redis_timing timing_;
   setup_fn setup_;
   state_fn on_state_;
 
@@ -103,6 +109,7 @@ class redis_client {
   redisAsyncContext* context_ = nullptr;
   std::shared_ptr<watcher> watcher_;
   bool connected_ = false;  // the TCP connection is open (AUTH and setup may still run)
+  std::deque<std::chrono::steady_clock::time_point> sent_;  // commands awaiting replies, oldest first
   bool stopping_ = false;
   boost::asio::steady_timer signal_;  // woken by connect, disconnect and stop
   boost::asio::steady_timer delay_;

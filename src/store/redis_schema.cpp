@@ -24,8 +24,16 @@ local function split(s)
   for w in string.gmatch(s, '[^,]+') do out[#out + 1] = w end
   return out
 end
+-- Byte order, as C++ sorts: Lua's < on strings follows the server's locale.
+local function bytewise(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
 local function sorted_unique(list)
-  table.sort(list)
+  table.sort(list, bytewise)
   local out = {}
   for _, v in ipairs(list) do
     if v ~= out[#out] then out[#out + 1] = v end
@@ -97,8 +105,16 @@ for k = 0, n - 1 do
       local seen = 'created'
       if not after then seen = 'deleted' elseif before then seen = 'updated' end
       local hkey = p .. 'h:' .. user
-      redis.call('XADD', hkey, 'MAXLEN', hist_max, string.format('%d-0', id), 'at', now,
-                 'p', '{"taskId":' .. id_json .. ',"action":"' .. seen .. '","task":' .. task_json .. '}')
+      local payload = '{"taskId":' .. id_json .. ',"action":"' .. seen .. '","task":' .. task_json .. '}'
+      -- A script is not rolled back when a command fails, so the one that could (the counter
+      -- behind a history that outlived it) is made to succeed: ids continue after the history.
+      local added = redis.pcall('XADD', hkey, 'MAXLEN', hist_max, string.format('%d-0', id), 'at', now, 'p', payload)
+      if type(added) == 'table' and added.err then
+        local top = redis.call('XREVRANGE', hkey, '+', '-', 'COUNT', 1)
+        id = tonumber(string.match(top[1][1], '^(%d+)')) + 1
+        redis.call('HSET', ukey, 'e', string.format('%d', id))
+        redis.call('XADD', hkey, 'MAXLEN', hist_max, string.format('%d-0', id), 'at', now, 'p', payload)
+      end
       redis.call('PEXPIRE', hkey, hist_ttl)
       seen_by[#seen_by + 1] = '[' .. cjson.encode(user) .. ',' .. string.format('%d', id) .. ',"' .. seen .. '"]'
       if not touched[user] then
@@ -165,22 +181,23 @@ return 1
 )lua";
 
 const std::string_view lease_renew_script = R"lua(
-local ttl, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local ttl = tonumber(ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local lost = 0
-for i = 3, #ARGV, 2 do
+local missing = {}
+for i = 2, #ARGV, 2 do
   local key, member = ARGV[i], ARGV[i + 1]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  -- A lease that expired meanwhile (a long outage) is taken again only if there is room.
-  if redis.call('ZSCORE', key, member) ~= false or redis.call('ZCARD', key) < limit then
-    redis.call('ZADD', key, now + ttl, member)
+  -- Only leases still held are extended: a missing one was released meanwhile or lapsed, and
+  -- the caller decides whether to take it again.
+  if redis.call('ZSCORE', key, member) ~= false then
+    redis.call('ZADD', key, 'XX', now + ttl, member)
     redis.call('PEXPIRE', key, ttl)
   else
-    lost = lost + 1
+    missing[#missing + 1] = (i - 2) / 2
   end
 end
-return lost
+return missing
 )lua";
 
 std::string bus_key(std::string_view prefix) { return fmt::format("{}bus", prefix); }

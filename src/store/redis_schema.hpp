@@ -21,6 +21,9 @@ namespace dh::store::redis_schema {
 //   <p>bus          stream every committed batch, field b (the batch record); MAXLEN ~ bounded
 //   <p>conn:<user>  zset   connection leases: member <instance>:<session>, score expiry (ms)
 // User ids cannot contain ',' (SPEC §2: [A-Za-z0-9._-]), which the audience list relies on.
+// The scripts build key names from their arguments, so this needs a standalone Redis (or a
+// replicated primary), not Redis Cluster; and Redis must not evict (maxmemory-policy noeviction,
+// its default), as a script is not rolled back if a command in it fails half-way.
 std::string bus_key(std::string_view prefix);
 std::string user_key(std::string_view prefix, std::string_view user);
 std::string lease_key(std::string_view prefix, std::string_view user);
@@ -32,9 +35,11 @@ extern const std::string_view apply_script;
 // history: ARGV = prefix, user, after, limit, cutoff ms. Drops entries older than the cutoff, then
 // returns {last event id, oldest retained id, id1, payload1, id2, payload2, ...}.
 extern const std::string_view history_script;
-// lease_acquire: ARGV = key, member, limit, ttl ms. 1 when taken (or renewed), else 0.
+// lease_acquire: KEYS = lease key; ARGV = member, limit, ttl ms. 1 when taken (or renewed), else 0.
+// Uses Redis's clock (TIME), so instances' clocks do not matter.
 extern const std::string_view lease_acquire_script;
-// lease_renew: ARGV = ttl ms, then key, member pairs. Extends the leases still held.
+// lease_renew: ARGV = ttl ms, then key, member pairs. Extends the leases still there; returns the
+// 0-based positions of the pairs whose lease is gone.
 extern const std::string_view lease_renew_script;
 
 // A task event as the apply script's 9 arguments.

@@ -69,8 +69,8 @@ store::redis_settings redis_test_settings(const std::string& url, const std::str
   s.endpoint = *endpoint;
   s.store.prefix = prefix;
   // Short, so outage tests see a reconnect quickly.
-  s.backoff.first = std::chrono::milliseconds(50);
-  s.backoff.cap = std::chrono::milliseconds(500);
+  s.timing.first = std::chrono::milliseconds(50);
+  s.timing.cap = std::chrono::milliseconds(500);
   return s;
 }
 
