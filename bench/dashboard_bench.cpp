@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
       "slow-share", po::value(&o.slow_share)->default_value(o.slow_share), "slow: share of clients that never read")(
       "sources", po::value(&o.sources)->default_value(o.sources), "loopback source addresses 127.0.N.2…")(
       "source-net", po::value(&o.source_net)->default_value(o.source_net), "N, the third octet of the source addresses")(
+      "first-user", po::value(&o.first_user)->default_value(o.first_user), "hold: number of the first user (u<N>)")(
       "label", po::value(&label)->default_value(label), "server name in the output")(
       "json", po::value(&json_path), "write the figures to this file");
   po::positional_options_description positional;

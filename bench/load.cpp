@@ -227,7 +227,7 @@ json::object run_hold(const load_options& o) {
     while (next < o.connections) {
       const int i = next++;
       try {
-        const auto user = user_name(i / 5);  // five per user: the contract's per-user limit
+        const auto user = user_name(o.first_user + i / 5);  // five per user: the contract's per-user limit
         auto ws = co_await open_ws(o, i, user, mint(o, user));
         co_await read_text(*ws, buffer);
         held[static_cast<std::size_t>(i)] = std::move(ws);

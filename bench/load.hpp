@@ -30,6 +30,7 @@ struct load_options {
   double idle_seconds = 5;     // hold: CPU sampling time
   double slow_share = 0.1;     // slow: share of connections that never read
   int sources = 8;             // loopback source addresses 127.0.<source_net>.2… to pass the ephemeral-port limit
+  int first_user = 0;          // hold: users are u<first_user>…, so several generators use distinct users
   int source_net = 0;          // third octet of those addresses: a fresh one per run avoids the last run's TIME_WAITs
   int count = 200;             // latency: events sent one at a time
   std::string user = "bench-1";  // latency: the subscriber
