@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config ccache git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
-  libfmt-dev doctest-dev libjwt-dev libssl-dev libsqlite3-dev libhiredis-dev redis-server
+  libfmt-dev doctest-dev libjwt-dev libssl-dev libsqlite3-dev libhiredis-dev redis-server openssl
 )
 
 missing=()

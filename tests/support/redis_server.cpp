@@ -54,8 +54,9 @@ void redis_server::start() {
 
 void redis_server::try_start() {
   const bool aof = persistence_ == persistence::every_write;
+  // setpriv --pdeathsig: a test that crashes takes its redis-server with it.
   auto p = std::make_unique<child_process>(std::vector<std::string>{
-      "/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+      "/usr/bin/setpriv", "--pdeathsig", "KILL", "--", "/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
       "--appendonly", aof ? "yes" : "no", "--appendfsync", "always", "--dir", dir_.string(), "--loglevel",
       "notice"});
   // Ready when it says so on stdout (its log); EOF means it exited (the port was taken).
