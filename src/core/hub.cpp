@@ -258,12 +258,27 @@ void hub::publish(std::shared_ptr<const apply_result> result) {
   });
 }
 
+// SPEC §3: the window never delays an update of a quiet user. The first update goes out as soon
+// as the publish that brought it is done (all of that batch together); the flush opens a window,
+// and only what arrives while it lasts is gathered, collapsed and sent at its end.
 void hub::arm_flush(const std::string& user, user_state& state) {
-  if (state.flush_armed) return;
-  state.flush_armed = true;
+  if (state.window_open || state.flush_posted) return;  // the window's end, or the queued flush, takes it
+  state.flush_posted = true;
+  asio::post(strand_, [this, user] { flush(user); });
+}
+
+void hub::open_window(const std::string& user, user_state& state) {
+  if (settings_.batch_window <= std::chrono::milliseconds::zero()) return;
+  state.window_open = true;
   state.flush_timer.expires_after(settings_.batch_window);
   state.flush_timer.async_wait([this, user](boost::system::error_code ec) {
-    if (!ec) flush(user);
+    if (ec) return;
+    auto it = users_.find(user);
+    if (it == users_.end()) return;
+    auto& state = *it->second;
+    state.window_open = false;
+    // Something gathered: it goes now and opens the next window. Nothing: the user is quiet again.
+    if (!state.pending.empty() || state.latest) flush(user);
   });
 }
 
@@ -273,7 +288,7 @@ void hub::flush(const std::string& user) {
   auto it = users_.find(user);
   if (it == users_.end()) return;
   auto& state = *it->second;
-  state.flush_armed = false;
+  state.flush_posted = false;
   const auto items = state.pending.take();
   const auto now = clock_.wall_now();
   std::optional<std::vector<frame>> singles, batched;
@@ -294,6 +309,7 @@ void hub::flush(const std::string& user) {
     state.latest.reset();
     apply_dashboard(user, state, decision);
   }
+  open_window(user, state);
 }
 
 void hub::apply_dashboard(const std::string& user, user_state& state, const debouncer::decision& d) {

@@ -83,7 +83,8 @@ class hub {
         : flush_timer(strand), dashboard(interval), dashboard_timer(strand) {}
     std::vector<member> members;
     batcher pending;
-    bool flush_armed = false;
+    bool flush_posted = false;  // a flush is queued on the strand (after the current publish)
+    bool window_open = false;   // the last flush was less than a batch window ago
     boost::asio::steady_timer flush_timer;
     std::optional<protocol::dashboard_stats> latest;  // stats to consider at the next flush
     debouncer dashboard;
@@ -97,6 +98,7 @@ class hub {
   member* find(const std::string& user, std::uint64_t session_id);
   void arm_flush(const std::string& user, user_state& state);
   void flush(const std::string& user);
+  void open_window(const std::string& user, user_state& state);
   void apply_dashboard(const std::string& user, user_state& state, const debouncer::decision& d);
   void send_window(const std::string& user, member& m, const std::vector<task_update>& items,
                    const std::vector<frame>& frames);
