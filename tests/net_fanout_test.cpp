@@ -114,29 +114,6 @@ TEST_CASE("the batch window never delays a quiet user's update") {
   CHECK(first.at("payload").at("updates").as_array().size() == 1);
 }
 
-TEST_CASE("updates that arrive while a user's window is open are gathered and collapsed at its end") {
-  auto settings = default_settings();
-  settings.hub.batch_window = 1500ms;  // the window the first write opens; the next posts land in it
-  test_server srv(settings);
-  ws_client c;
-  open_session(c, srv, "1");
-  subscribe(c, {{"userId", 1}, {"batch", true}});
-  REQUIRE(post_events(srv, task_event("created", 1, 9)).status == 202);
-  const auto is_batch = [](const json::object& m) { return type_of(m) == "task_batch"; };
-  read_until(c, is_batch);  // at once: the user was quiet
-  REQUIRE(post_events(srv, task_event("updated", 1, 9)).status == 202);
-  REQUIRE(post_events(srv, task_event("updated", 1, 9, true)).status == 202);
-  REQUIRE(post_events(srv, task_event("created", 1, 10)).status == 202);
-  const auto gathered = read_until(c, is_batch).back();  // statistics may come first
-  const auto& updates = gathered.at("payload").at("updates").as_array();
-  REQUIRE(updates.size() == 2);  // three requests, one frame; task 9's two updates collapsed
-  CHECK(updates[0].at("taskId") == json::value(9));
-  CHECK(updates[0].at("action") == json::value("updated"));
-  CHECK(updates[0].at("task").at("status") == json::value(true));
-  CHECK(updates[0].at("id") == json::value("3"));
-  CHECK(updates[1].at("taskId") == json::value(10));
-}
-
 TEST_CASE("batch subscribers get task_batch; updates of one task in a window collapse") {
   auto settings = default_settings();
   settings.hub.batch_window = 200ms;  // wide enough that the three posts land in one window

@@ -258,27 +258,35 @@ void hub::publish(std::shared_ptr<const apply_result> result) {
   });
 }
 
-// SPEC §3: the window never delays an update of a quiet user. The first update goes out as soon
-// as the publish that brought it is done (all of that batch together); the flush opens a window,
-// and only what arrives while it lasts is gathered, collapsed and sent at its end.
+// SPEC §3: the window never delays an update of a user who has nothing pending. A user whose
+// sessions' outboxes are empty gets the update as soon as the publish that brought it is done (all
+// of that batch in one frame); only while an earlier frame still waits to be written are updates
+// gathered, for at most one window, and collapsed.
 void hub::arm_flush(const std::string& user, user_state& state) {
   if (state.window_open || state.flush_posted) return;  // the window's end, or the queued flush, takes it
-  state.flush_posted = true;
-  asio::post(strand_, [this, user] { flush(user); });
+  if (settings_.batch_window <= std::chrono::milliseconds::zero() || nothing_pending(state)) {
+    state.flush_posted = true;
+    asio::post(strand_, [this, user] { flush(user); });
+    return;
+  }
+  open_window(user, state);
+}
+
+bool hub::nothing_pending(const user_state& state) {
+  for (const auto& m : state.members)
+    if (m.subscribed && m.out->queued_bytes() > 0) return false;
+  return true;
 }
 
 void hub::open_window(const std::string& user, user_state& state) {
-  if (settings_.batch_window <= std::chrono::milliseconds::zero()) return;
   state.window_open = true;
   state.flush_timer.expires_after(settings_.batch_window);
   state.flush_timer.async_wait([this, user](boost::system::error_code ec) {
     if (ec) return;
     auto it = users_.find(user);
     if (it == users_.end()) return;
-    auto& state = *it->second;
-    state.window_open = false;
-    // Something gathered: it goes now and opens the next window. Nothing: the user is quiet again.
-    if (!state.pending.empty() || state.latest) flush(user);
+    it->second->window_open = false;
+    flush(user);
   });
 }
 
@@ -309,7 +317,6 @@ void hub::flush(const std::string& user) {
     state.latest.reset();
     apply_dashboard(user, state, decision);
   }
-  open_window(user, state);
 }
 
 void hub::apply_dashboard(const std::string& user, user_state& state, const debouncer::decision& d) {

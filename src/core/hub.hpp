@@ -84,7 +84,7 @@ class hub {
     std::vector<member> members;
     batcher pending;
     bool flush_posted = false;  // a flush is queued on the strand (after the current publish)
-    bool window_open = false;   // the last flush was less than a batch window ago
+    bool window_open = false;   // updates are being gathered until the window's end
     boost::asio::steady_timer flush_timer;
     std::optional<protocol::dashboard_stats> latest;  // stats to consider at the next flush
     debouncer dashboard;
@@ -99,6 +99,7 @@ class hub {
   void arm_flush(const std::string& user, user_state& state);
   void flush(const std::string& user);
   void open_window(const std::string& user, user_state& state);
+  static bool nothing_pending(const user_state& state);
   void apply_dashboard(const std::string& user, user_state& state, const debouncer::decision& d);
   void send_window(const std::string& user, member& m, const std::vector<task_update>& items,
                    const std::vector<frame>& frames);
