@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "=== benchmark smoke (small and short: checks the tools, not speed)"
 bash scripts/bench-setup.sh go node python
-for scenario in fanout slow handshake hold; do
+for scenario in fanout slow handshake hold curve; do
   python3 bench/compare "$scenario" --smoke --no-build
 done
 for preset in debug asan; do
