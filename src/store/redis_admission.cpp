@@ -66,14 +66,7 @@ void redis_admission::release(std::string user, std::uint64_t session) {
 }
 
 void redis_admission::start() {
-  asio::co_spawn(redis_.executor(), renew_loop(), [this](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log_.error("redis lease renewal stopped: {}", ex.what());
-    }
-  });
+  asio::co_spawn(redis_.executor(), renew_loop(), log_if_failed(log_, "redis lease renewal"));
 }
 
 asio::awaitable<void> redis_admission::renew_loop() {

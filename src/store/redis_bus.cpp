@@ -49,14 +49,7 @@ void redis_bus::subscribe(subscriber s, link_fn on_link) {
 }
 
 void redis_bus::start() {
-  asio::co_spawn(reader_.executor(), read_loop(), [this](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log_.error("redis bus reader stopped: {}", ex.what());
-    }
-  });
+  asio::co_spawn(reader_.executor(), read_loop(), log_if_failed(log_, "redis bus reader"));
 }
 
 asio::awaitable<void> redis_bus::read_loop() {

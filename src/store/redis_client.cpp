@@ -95,6 +95,17 @@ void redis_client::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
   complete(std::move(pending->done), std::exception_ptr(), decode(*static_cast<redisReply*>(reply)));
 }
 
+std::function<void(std::exception_ptr)> log_if_failed(const core::logger& log, std::string what) {
+  return [&log, what = std::move(what)](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log.error("{} stopped: {}", what, ex.what());
+    }
+  };
+}
+
 bool is_error(const redis_reply& reply, std::string_view prefix) noexcept {
   return reply.is_error() && std::string_view(reply.text).starts_with(prefix);
 }

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -136,6 +137,10 @@ class redis_script {
   std::string text_;
   std::string sha1_;
 };
+
+// The completion of a background coroutine (bus reader, lease renewal): an exception that ends
+// it is logged with `what`, never lost.
+std::function<void(std::exception_ptr)> log_if_failed(const core::logger& log, std::string what);
 
 // Whether `reply` is an error whose text starts with `prefix` (e.g. "NOSCRIPT").
 bool is_error(const redis_reply& reply, std::string_view prefix) noexcept;

@@ -17,25 +17,20 @@ std::int64_t epoch_ms(core::wall_time t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-std::uint64_t number_in(const redis_reply& r, std::string_view what) {
-  if (r.type == redis_reply::kind::integer) return static_cast<std::uint64_t>(r.integer);
+// A Redis integer, or a bulk string of one (HMGET and script replies); nil or empty is 0.
+template <class Integer>
+Integer integer_in(const redis_reply& r, std::string_view what) {
+  if (r.type == redis_reply::kind::integer) return static_cast<Integer>(r.integer);
   if (r.is_nil() || r.text.empty()) return 0;
-  std::uint64_t value = 0;
+  Integer value = 0;
   const auto [end, ec] = std::from_chars(r.text.data(), r.text.data() + r.text.size(), value);
   if (ec != std::errc() || end != r.text.data() + r.text.size())
     throw core::store_error(fmt::format("redis: {} is '{}', not a number", what, r.text));
   return value;
 }
 
-std::int64_t signed_in(const redis_reply& r, std::string_view what) {
-  if (r.type == redis_reply::kind::integer) return r.integer;
-  if (r.is_nil() || r.text.empty()) return 0;
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(r.text.data(), r.text.data() + r.text.size(), value);
-  if (ec != std::errc() || end != r.text.data() + r.text.size())
-    throw core::store_error(fmt::format("redis: {} is '{}', not a number", what, r.text));
-  return value;
-}
+std::uint64_t number_in(const redis_reply& r, std::string_view what) { return integer_in<std::uint64_t>(r, what); }
+std::int64_t signed_in(const redis_reply& r, std::string_view what) { return integer_in<std::int64_t>(r, what); }
 
 void expect_no_error(const redis_reply& r, std::string_view what) {
   if (r.is_error()) throw core::store_error(fmt::format("redis {}: {}", what, r.text));
