@@ -11,10 +11,12 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +47,31 @@ bool wait_ready(std::uint16_t port) {
     std::this_thread::sleep_for(20ms);
   }
   return false;
+}
+
+// One redis-cli command's output lines.
+std::vector<std::string> redis_cli(std::uint16_t port, std::vector<std::string> args) {
+  args.insert(args.begin(), {"/usr/bin/redis-cli", "-p", std::to_string(port)});
+  const auto r = run_binary(args);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::uint64_t redis_time_ms(std::uint16_t port) {
+  const auto t = redis_cli(port, {"TIME"});
+  REQUIRE(t.size() == 2);
+  return std::stoull(t[0]) * 1000 + std::stoull(t[1]) / 1000;
+}
+
+// A lease key's members and their expiries (ms, Redis's clock).
+std::map<std::string, std::uint64_t> lease_expiries(std::uint16_t port, const std::string& key) {
+  const auto lines = redis_cli(port, {"ZRANGE", key, "0", "-1", "WITHSCORES"});
+  std::map<std::string, std::uint64_t> out;
+  for (std::size_t i = 0; i + 1 < lines.size(); i += 2) out[lines[i]] = std::stoull(lines[i + 1]);
+  return out;
 }
 
 // Two in-process instances sharing one Redis and one key prefix.
@@ -114,8 +141,20 @@ TEST_CASE("leases are renewed while their sessions live, however long that is") 
     open.push_back(std::make_unique<ws_client>());
     open_session(*open.back(), srv, "1");
   }
-  // Outlive the TTL twice over: renewal (every third of it) must have kept all five.
-  std::this_thread::sleep_for(5s);
+  // The leases' clock is Redis's (TIME): wait, by that clock, until every first lease would have
+  // lapsed, then check each was renewed past it and still holds its slot.
+  const auto key = settings.store.prefix + "conn:1";
+  const auto first = lease_expiries(redis.port(), key);
+  REQUIRE(first.size() == 5);
+  std::uint64_t latest = 0;
+  for (const auto& [member, expiry] : first) latest = std::max(latest, expiry);
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (redis_time_ms(redis.port()) <= latest && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  REQUIRE(redis_time_ms(redis.port()) > latest);
+  const auto now = lease_expiries(redis.port(), key);
+  REQUIRE(now.size() == 5);
+  for (const auto& [member, expiry] : now) CHECK(expiry > first.at(member));
   ws_client sixth;
   REQUIRE(sixth.connect(srv.port(), srv.ws_target("1", make_token("1"))));
   expect_error_then_close(sixth, "CONNECTION_LIMIT", 4008);

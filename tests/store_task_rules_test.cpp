@@ -116,9 +116,7 @@ TEST_CASE("task rules: the Redis apply script and the in-process model agree on 
     store::redis_backend remote(test::redis_test_settings(redis.url(), test::fresh_prefix()), {}, quiet);
     remote.bus().subscribe([](core::bus::batch) {}, {});
     remote.start_bus();
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!remote.events().available() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
-    REQUIRE(remote.events().available());
+    REQUIRE(test::wait_until_available(remote.events()));
     const auto actual = transcript(remote.events(), pool, c);
 
     CHECK(actual == expected);

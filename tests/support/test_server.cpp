@@ -97,11 +97,16 @@ test_server::test_server(net::server_settings settings, protocol::jwt_settings j
   if (redis_) redis_->start_bus();
   port_ = server().listen().port();
   for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
-  // A Redis-mode server is ready once both its connections are up; tests start after that.
+  // Tests start once a Redis-mode server can serve them.
+  if (redis_ && !wait_until_available(redis_->events()))
+    throw std::runtime_error("the test server could not reach Redis");
+}
+
+bool wait_until_available(const core::event_store& events) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (redis_ && !redis_->events().available() && std::chrono::steady_clock::now() < deadline)
+  while (!events.available() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  if (redis_ && !redis_->events().available()) throw std::runtime_error("the test server could not reach Redis");
+  return events.available();
 }
 
 app::backend_parts test_server::make_backend(const net::server_settings& settings, core::store* store,

@@ -37,6 +37,9 @@ std::string make_token(const std::string& subject, std::chrono::seconds ttl = st
 store::redis_settings redis_test_settings(const std::string& url, const std::string& prefix);
 // A key prefix no other test server in this process uses.
 std::string fresh_prefix();
+// Waits (10 s at most) until `events` can serve calls: in Redis mode, both connections are up and
+// the bus has fixed its start position. True when it can.
+bool wait_until_available(const core::event_store& events);
 
 class test_server {
  public:
