@@ -2,6 +2,8 @@
 // persistence across restarts, history retention, all-or-nothing batches, refusing newer schemas.
 #include "store/sqlite_store.hpp"
 
+#include "core/memory_store.hpp"
+
 #include "support/task_events.hpp"
 
 #include <doctest/doctest.h>
@@ -12,6 +14,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -21,6 +24,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/resource.h>
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -126,6 +131,23 @@ void check_same_history(const history_page& a, const history_page& b) {
     CHECK(a.entries[i].payload == b.entries[i].payload);
   }
 }
+
+// Files of this process cannot grow past `bytes` (as on a full disk) until scope exit.
+class file_size_limit {
+ public:
+  explicit file_size_limit(rlim_t bytes) {
+    std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG instead
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &old_) == 0);
+    const rlimit limited{bytes, old_.rlim_max};
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &limited) == 0);
+  }
+  ~file_size_limit() { setrlimit(RLIMIT_FSIZE, &old_); }
+  file_size_limit(const file_size_limit&) = delete;
+  file_size_limit& operator=(const file_size_limit&) = delete;
+
+ private:
+  rlimit old_{};
+};
 
 }  // namespace
 
@@ -286,28 +308,23 @@ TEST_CASE("sqlite store: history retention by age") {
   }
   SUBCASE("a later write removes the expired rows") {
     store->apply({updated("u", "a", t0 + 2h)}, t0 + 2h);
+    const auto page = store->history("u", 0, 100, t0 + 2h);  // and the tables hold the write by now
     raw_db db(dir.db_file());
     CHECK(db.integer("SELECT count(*) FROM history WHERE user_id = 'u'") == 1);
-    const auto page = store->history("u", 0, 100, t0 + 2h);
     CHECK(ids_of(page) == std::vector<std::uint64_t>{3});
     CHECK_FALSE(page.complete);
     CHECK(store->history("u", 2, 100, t0 + 2h).complete);
   }
 }
 
-TEST_CASE("sqlite store: a failing batch leaves nothing behind") {
+TEST_CASE("sqlite store: a batch the event log cannot take leaves nothing behind") {
   temp_dir dir;
   auto store = open_store(dir);
+  const std::vector<task_event> batch = {created("alice", "t1", t0).completed(), created("bob", "t2", t0)};
   {
-    raw_db db(dir.db_file());
-    db.exec(
-        "CREATE TRIGGER poison BEFORE INSERT ON history WHEN NEW.user_id = 'poison' "
-        "BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+    file_size_limit full_disk(16);  // the log's first record does not fit
+    CHECK_THROWS_AS(store->apply(batch, t0), store_error);
   }
-  const std::vector<task_event> batch = {created("alice", "t1", t0).completed(),
-                                         created("bob", "t2", t0).shared({"poison"})};
-  CHECK_THROWS_AS(store->apply(batch, t0), store_error);
-
   const auto check_absent = [&](dh::core::store& s) {
     const auto alice = s.stats("alice");
     CHECK(alice.total == 0);
@@ -322,6 +339,7 @@ TEST_CASE("sqlite store: a failing batch leaves nothing behind") {
   };
   SUBCASE("in the running store") {
     check_absent(*store);
+    CHECK(store->available());
     SUBCASE("which still accepts the next batch, from event id 1") {
       const auto r = store->apply({created("alice", "t1", t0 + 1s)}, t0 + 1s);
       REQUIRE(r.events[0].audience.size() == 1);
@@ -330,10 +348,119 @@ TEST_CASE("sqlite store: a failing batch leaves nothing behind") {
       CHECK(store->stats("alice").total == 1);
     }
   }
-  SUBCASE("after reopening") {
+  SUBCASE("after reopening: the cut-back log replays nothing") {
     store.reset();
     auto reopened = open_store(dir);
     check_absent(*reopened);
+  }
+}
+
+TEST_CASE("sqlite store: when SQLite fails, accepted batches wait in the log and are applied at the next start") {
+  temp_dir dir;
+  auto store = open_store(dir);
+  {
+    raw_db db(dir.db_file());
+    db.exec(
+        "CREATE TRIGGER poison BEFORE INSERT ON history WHEN NEW.user_id = 'poison' "
+        "BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+  }
+  // The same batches through the in-memory store: what the durable one must end up holding.
+  dh::core::memory_store reference;
+  const std::vector<std::vector<task_event>> batches = {
+      {created("alice", "t1", t0).completed(), created("bob", "t2", t0).shared({"poison", "alice"})},
+      {updated("bob", "t2", t0 + 1s).completed()},
+  };
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const auto at = t0 + std::chrono::seconds(i);
+    const auto r = store->apply(batches[i], at);  // durable in the log: accepted
+    const auto expected = reference.apply(batches[i], at);
+    REQUIRE(r.events.size() == expected.events.size());
+    CHECK(r.events[0].audience.size() == expected.events[0].audience.size());
+  }
+  // Folding into SQLite failed: reads that need the tables fail, writes are refused, /ready says so.
+  CHECK_THROWS_AS(store->history("alice", 0, 100, t0 + 2s), store_error);
+  CHECK_FALSE(store->available());
+  CHECK_THROWS_AS(store->apply({created("carol", "t3", t0 + 2s)}, t0 + 2s), store_error);
+  CHECK(store->stats("alice").total == 2);  // what was accepted counts
+
+  store.reset();
+  {
+    raw_db db(dir.db_file());
+    db.exec("DROP TRIGGER poison");
+  }
+  auto reopened = open_store(dir);
+  CHECK(reopened->available());
+  for (const std::string user : {"alice", "bob", "poison", "carol"}) {
+    CAPTURE(user);
+    check_same_stats(reopened->stats(user), reference.stats(user));
+    auto expected = reference.history(user, 0, 100, t0 + 2s);
+    check_same_history(reopened->history(user, 0, 100, t0 + 2s), expected);
+  }
+  raw_db db(dir.db_file());
+  CHECK(db.integer("SELECT count(*) FROM history WHERE user_id = 'poison'") == 2);
+  CHECK(db.integer("SELECT seq FROM applied") == 2);
+}
+
+TEST_CASE("sqlite store: tasks beyond the cache are read back from SQLite, and last writer still wins") {
+  temp_dir dir;
+  dh::store::sqlite_options small;
+  small.task_cache_rows = 2;
+  auto store = sqlite_store::open(dir.path, {}, small);
+  dh::core::memory_store reference;
+  const auto both = [&](std::vector<task_event> batch, wall_time at) {
+    const auto r = store->apply(batch, at);
+    const auto expected = reference.apply(batch, at);
+    REQUIRE(r.events.size() == expected.events.size());
+    for (std::size_t i = 0; i < r.events.size(); ++i) {
+      CAPTURE(i);
+      CHECK(r.events[i].applied == expected.events[i].applied);
+      REQUIRE(r.events[i].audience.size() == expected.events[i].audience.size());
+      for (std::size_t k = 0; k < r.events[i].audience.size(); ++k) {
+        CHECK(r.events[i].audience[k].user == expected.events[i].audience[k].user);
+        CHECK(r.events[i].audience[k].event_id == expected.events[i].audience[k].event_id);
+        CHECK(r.events[i].audience[k].action == expected.events[i].audience[k].action);
+      }
+    }
+  };
+  for (int i = 0; i < 20; ++i)
+    both({created("u", "k" + std::to_string(i), t0 + 10s).shared({"v"}).completed(i % 2 == 0)}, t0 + 10s);
+  store->history("u", 0, 1, t0 + 10s);  // waits until SQLite holds every batch
+  both({updated("u", "k0", t0 + 11s)}, t0 + 11s);  // settles the cache down to its bound
+  CHECK(store->cached_tasks() <= 3);
+
+  both({updated("u", "k1", t0)}, t0 + 12s);                         // older than the stored row: ignored
+  both({updated("u", "k2", t0 + 20s).shared({"w"})}, t0 + 12s);     // v leaves the audience, w joins
+  both({deleted("u", "k3", t0 + 20s)}, t0 + 12s);                   // reaches the stored audience
+  both({created("u", "k3", t0 + 15s)}, t0 + 12s);                   // older than the tombstone
+  for (const std::string user : {"u", "v", "w"}) {
+    CAPTURE(user);
+    check_same_stats(store->stats(user), reference.stats(user));
+    check_same_history(store->history(user, 0, 1000, t0 + 12s), reference.history(user, 0, 1000, t0 + 12s));
+  }
+}
+
+TEST_CASE("sqlite store: log segments are dropped once SQLite holds them durably, and a restart is exact") {
+  temp_dir dir;
+  dh::store::sqlite_options tiny;
+  tiny.segment_bytes = 4096;
+  dh::core::memory_store reference;
+  {
+    auto store = sqlite_store::open(dir.path, {}, tiny);
+    for (int i = 0; i < 200; ++i) {
+      const std::vector<task_event> batch = {updated("u" + std::to_string(i % 7), "k" + std::to_string(i % 13),
+                                                     t0 + std::chrono::seconds(i)).shared({"x"})};
+      store->apply(batch, t0 + std::chrono::seconds(i));
+      reference.apply(batch, t0 + std::chrono::seconds(i));
+      if (i % 50 == 49) store->history("x", 0, 1, t0);  // lets the tables catch up now and then
+    }
+    CHECK(store->log_segments() < 6);  // 200 records of ~250 bytes filled about a dozen
+  }
+  auto reopened = sqlite_store::open(dir.path, {}, tiny);
+  CHECK(reopened->log_segments() == 1);
+  for (const std::string user : {"u0", "u3", "u6", "x"}) {
+    CAPTURE(user);
+    check_same_stats(reopened->stats(user), reference.stats(user));
+    check_same_history(reopened->history(user, 0, 1000, t0 + 300s), reference.history(user, 0, 1000, t0 + 300s));
   }
 }
 

@@ -86,6 +86,8 @@ class store {
   virtual apply_result apply(const std::vector<protocol::task_event>& events, wall_time now) = 0;
   virtual user_stats stats(const std::string& user) = 0;
   virtual history_page history(const std::string& user, std::uint64_t after, std::size_t limit, wall_time now) = 0;
+  // False once the store cannot take writes any more (for /ready); any thread.
+  virtual bool available() const noexcept { return true; }
 };
 
 }  // namespace dh::core

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <deque>
 
 namespace dh::core {
 
@@ -12,7 +13,7 @@ namespace {
 
 // A batch's working copy: rows it changed, looked up before the committed model.
 struct overlay {
-  const std::unordered_map<std::string, task_row>& base_tasks;
+  std::function<const task_row*(const std::string&)> base_task;
   const std::unordered_map<std::string, user_stats>& base_users;
   std::unordered_map<std::string, task_row> tasks;
   std::unordered_map<std::string, user_stats> users;
@@ -20,8 +21,7 @@ struct overlay {
 
   const task_row* task(const std::string& key) const {
     if (auto it = tasks.find(key); it != tasks.end()) return &it->second;
-    if (auto it = base_tasks.find(key); it != base_tasks.end()) return &it->second;
-    return nullptr;
+    return base_task(key);
   }
   void put(const std::string& key, task_row row) {
     if (tasks.insert_or_assign(key, std::move(row)).second) task_order.push_back(key);
@@ -55,9 +55,22 @@ bool contains(const std::vector<std::string>& sorted, const std::string& user) {
 
 }  // namespace
 
+task_model::task_model(std::size_t cache_rows, row_source source)
+    : cache_rows_(cache_rows), source_(std::move(source)) {}
+
 change_set task_model::plan(const std::vector<protocol::task_event>& events, wall_time now) const {
   change_set out;
-  overlay o{tasks_, users_, {}, {}, {}, {}};
+  // Rows read from the source during this plan, by key; a deque keeps their addresses.
+  std::unordered_map<std::string, const std::optional<task_row>*> fetched;
+  std::deque<std::optional<task_row>> fetched_rows;
+  const auto base_task = [&](const std::string& key) -> const task_row* {
+    if (auto it = tasks_.find(key); it != tasks_.end()) return &it->second.row;
+    if (!bounded()) return nullptr;
+    auto [it, fresh] = fetched.try_emplace(key, nullptr);
+    if (fresh) it->second = &fetched_rows.emplace_back(source_(key));
+    return *it->second ? &**it->second : nullptr;
+  };
+  overlay o{base_task, users_, {}, {}, {}, {}};
   out.result.events.reserve(events.size());
   for (const auto& e : events) {
     applied_event applied;
@@ -109,12 +122,57 @@ change_set task_model::plan(const std::vector<protocol::task_event>& events, wal
     out.users.emplace_back(user, o.users.at(user));
     out.result.stats.emplace_back(user, o.users.at(user));
   }
+  for (const auto& [key, row] : fetched) out.fetched.emplace_back(key, *row);
   return out;
 }
 
-void task_model::commit(change_set& changes) {
-  for (auto& [key, row] : changes.tasks) tasks_.insert_or_assign(key, std::move(row));
+void task_model::commit(change_set& changes, std::uint64_t seq) {
+  for (auto& [key, row] : changes.fetched)
+    if (row && !tasks_.contains(key)) put(key, std::move(*row), 0);
+  for (const auto& [key, row] : changes.tasks) put(key, row, seq);
   for (auto& [user, stats] : changes.users) users_.insert_or_assign(user, stats);
+  evict();
+}
+
+void task_model::put(const std::string& key, task_row row, std::uint64_t seq) {
+  if (!bounded()) {
+    tasks_.insert_or_assign(key, cached{std::move(row), 0, {}});
+    return;
+  }
+  // The rules never read a stored task's JSON again: the cache keeps only what they decide on.
+  row.task_json.reset();
+  row.task_id_json.clear();
+  auto [it, fresh] = tasks_.try_emplace(key);
+  auto& entry = it->second;
+  if (!fresh && entry.dirty_seq == 0) lru_.erase(entry.lru);
+  entry.row = std::move(row);
+  entry.dirty_seq = seq;
+  if (seq == 0) {
+    entry.lru = lru_.insert(lru_.begin(), &it->first);
+  } else {
+    dirty_.emplace_back(seq, key);
+  }
+}
+
+void task_model::settled(std::uint64_t seq) {
+  while (!dirty_.empty() && dirty_.front().first <= seq) {
+    const auto it = tasks_.find(dirty_.front().second);
+    // A row changed again by a later commit stays pinned for that one.
+    if (it != tasks_.end() && it->second.dirty_seq == dirty_.front().first) {
+      it->second.dirty_seq = 0;
+      it->second.lru = lru_.insert(lru_.begin(), &it->first);
+    }
+    dirty_.pop_front();
+  }
+  evict();
+}
+
+void task_model::evict() {
+  if (!bounded()) return;
+  while (tasks_.size() > cache_rows_ && !lru_.empty()) {
+    tasks_.erase(*lru_.back());
+    lru_.pop_back();
+  }
 }
 
 user_stats task_model::stats(const std::string& user) const {
@@ -124,7 +182,7 @@ user_stats task_model::stats(const std::string& user) const {
 
 const task_row* task_model::find(const std::string& key) const {
   auto it = tasks_.find(key);
-  return it == tasks_.end() ? nullptr : &it->second;
+  return it == tasks_.end() ? nullptr : &it->second.row;
 }
 
 }  // namespace dh::core

@@ -1,254 +1,98 @@
 #include "store/sqlite_store.hpp"
 
-#include "core/memory_store.hpp"
+#include "store/log_codec.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
-#include <sqlite3.h>
-
 
 namespace dh::store {
 
-namespace json = boost::json;
+namespace fs = std::filesystem;
 using core::store_error;
 
 namespace {
 
-std::int64_t to_ms(core::wall_time t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-core::wall_time from_ms(std::int64_t ms) {
-  return core::wall_time{std::chrono::duration_cast<core::wall_time::duration>(std::chrono::milliseconds(ms))};
-}
+// Groups replayed at start-up are folded this many to a transaction.
+constexpr std::size_t replay_chunk = 512;
 
-// A prepared statement, finalized on scope exit; binds by 1-based position.
-class statement {
- public:
-  statement(sqlite3* db, std::string_view sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
-      throw store_error(fmt::format("preparing '{}': {}", sql.substr(0, 60), sqlite3_errmsg(db)));
-  }
-  ~statement() { sqlite3_finalize(stmt_); }
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-
-  statement& bind(int i, std::string_view text) {
-    check(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  statement& bind(int i, std::int64_t n) {
-    check(sqlite3_bind_int64(stmt_, i, n));
-    return *this;
-  }
-  // True while there is a row; throws on error.
-  bool step() {
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw store_error(fmt::format("sqlite: {}", sqlite3_errmsg(db_)));
-  }
-  // Runs a statement that returns no rows and makes it reusable, whether it succeeded or not:
-  // cached statements must never stay half-run after a failed batch.
-  void run() {
-    const int rc = sqlite3_step(stmt_);
-    std::string error = rc == SQLITE_DONE || rc == SQLITE_ROW ? std::string() : sqlite3_errmsg(db_);
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-    if (!error.empty()) throw store_error(fmt::format("sqlite: {}", error));
-  }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-  std::string text(int col) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
-  }
-
- private:
-  void check(int rc) {
-    if (rc != SQLITE_OK) throw store_error(fmt::format("sqlite bind: {}", sqlite3_errmsg(db_)));
-  }
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-void exec(sqlite3* db, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : "unknown error";
-    sqlite3_free(message);
-    throw store_error(fmt::format("sqlite: {}", text));
-  }
+fs::path data_file(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw store_error(fmt::format("cannot create data dir {}: {}", dir.string(), ec.message()));
+  return dir / sqlite_tables::file_name;
 }
 
-// Each entry upgrades the schema by one version; never edit one that has shipped.
-constexpr const char* migrations[] = {
-    R"(CREATE TABLE tasks (
-         task_key TEXT PRIMARY KEY,
-         owner TEXT NOT NULL,
-         audience TEXT NOT NULL,
-         completed INTEGER NOT NULL,
-         deleted INTEGER NOT NULL,
-         updated_at_ms INTEGER NOT NULL,
-         task_id TEXT NOT NULL,
-         task TEXT NOT NULL) WITHOUT ROWID;
-       CREATE TABLE users (
-         user_id TEXT PRIMARY KEY,
-         total INTEGER NOT NULL,
-         completed INTEGER NOT NULL,
-         last_event_id INTEGER NOT NULL,
-         updated_at_ms INTEGER NOT NULL) WITHOUT ROWID;
-       CREATE TABLE history (
-         user_id TEXT NOT NULL,
-         event_id INTEGER NOT NULL,
-         at_ms INTEGER NOT NULL,
-         payload TEXT NOT NULL,
-         PRIMARY KEY (user_id, event_id)) WITHOUT ROWID;)",
-    // 2: age-based retention deletes by time without scanning every user's history.
-    R"(CREATE INDEX history_by_age ON history (at_ms);)",
-};
-
-// How often history older than --history-age is deleted; reads filter by age in between.
-constexpr auto age_trim_interval = std::chrono::minutes(1);
-
-// Rolls back unless committed: a failing batch leaves nothing behind.
-class transaction {
- public:
-  explicit transaction(sqlite3* db) : db_(db) { exec(db_, "BEGIN IMMEDIATE"); }
-  ~transaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void commit() {
-    exec(db_, "COMMIT");
-    done_ = true;
-  }
-
- private:
-  sqlite3* db_;
-  bool done_ = false;
-};
+table_changes rows_of(std::uint64_t seq, core::wall_time now, core::change_set& changes) {
+  return {seq, now, std::move(changes.tasks), std::move(changes.users), std::move(changes.history)};
+}
 
 }  // namespace
 
-struct sqlite_store::prepared {
-  explicit prepared(sqlite3* db)
-      : task(db,
-             "INSERT OR REPLACE INTO tasks (task_key, owner, audience, completed, deleted, updated_at_ms, task_id, task)"
-             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-        user(db,
-             "INSERT OR REPLACE INTO users (user_id, total, completed, last_event_id, updated_at_ms)"
-             " VALUES (?, ?, ?, ?, ?)"),
-        history(db, "INSERT INTO history (user_id, event_id, at_ms, payload) VALUES (?, ?, ?, ?)"),
-        trim_count(db, "DELETE FROM history WHERE user_id = ? AND event_id <= ?"),
-        trim_age(db, "DELETE FROM history WHERE at_ms < ?") {}
-  statement task, user, history, trim_count, trim_age;
-};
-
-std::unique_ptr<sqlite_store> sqlite_store::open(const std::filesystem::path& dir, core::history_settings settings) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw store_error(fmt::format("cannot create data dir {}: {}", dir.string(), ec.message()));
-  const auto path = (dir / file_name).string();
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK) {
-    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close_v2(db);
-    throw store_error(fmt::format("cannot open {}: {}", path, message));
-  }
-  auto s = std::make_unique<sqlite_store>(key{}, db, settings);
-  sqlite3_busy_timeout(db, 5000);
-  s->migrate();  // first: a file from a newer binary is refused before anything about it changes
-  exec(db, "PRAGMA journal_mode=WAL");
-  exec(db, "PRAGMA synchronous=FULL");  // 202 means durable: fsync each committed batch
-  // Checkpoint every ~32 MB of WAL instead of ~4 MB: fewer, larger copies into the main file
-  // (+30 % ingest under fan-out load, bench/RESULTS.md).
-  exec(db, "PRAGMA wal_autocheckpoint=8192");
-  s->load();
-  s->statements_ = std::make_unique<prepared>(db);
-  return s;
+std::unique_ptr<sqlite_store> sqlite_store::open(const fs::path& dir, core::history_settings settings,
+                                                 sqlite_options options) {
+  return std::make_unique<sqlite_store>(key{}, dir, settings, options);
 }
 
-sqlite_store::sqlite_store(key, sqlite3* db, core::history_settings settings) : db_(db), settings_(settings) {}
+sqlite_store::sqlite_store(key, const fs::path& dir, core::history_settings settings, sqlite_options options)
+    : options_(options),
+      reader_(std::make_unique<sqlite_tables>(data_file(dir), settings)),
+      model_(options.task_cache_rows, [this](const std::string& key) { return reader_->find_task(key); }),
+      log_(dir / log_dir, options.segment_bytes) {
+  auto writer = std::make_unique<sqlite_tables>(dir / file_name, settings);
+  writer->for_each_user([this](std::string user, core::user_stats stats) { model_.load(std::move(user), stats); });
+  const auto durable = replay(*writer);
+  folder_ = std::make_unique<table_folder>(std::move(writer), durable, options.max_unfolded_bytes,
+                                           options.segment_bytes / 2);
+}
 
 sqlite_store::~sqlite_store() {
-  statements_.reset();  // finalized before the connection closes
-  sqlite3_close_v2(db_);
+  folder_.reset();  // folds and checkpoints what is left
 }
 
-void sqlite_store::migrate() {
-  statement version(db_, "PRAGMA user_version");
-  version.step();
-  const auto current = static_cast<int>(version.integer(0));
-  if (current > schema_version)
-    throw store_error(fmt::format("data dir schema version {} is newer than this binary's {}", current, schema_version));
-  for (int v = current; v < schema_version; ++v) {
-    transaction tx(db_);
-    exec(db_, migrations[v]);
-    exec(db_, fmt::format("PRAGMA user_version = {}", v + 1).c_str());
-    tx.commit();
-  }
-}
-
-void sqlite_store::load() {
-  statement tasks(db_, "SELECT task_key, owner, audience, completed, deleted, updated_at_ms, task_id, task FROM tasks");
-  while (tasks.step()) {
-    core::task_row row;
-    row.owner = tasks.text(1);
-    const auto audience = json::parse(tasks.text(2));  // named: a temporary would die before the loop
-    for (const auto& v : audience.as_array()) row.audience.emplace_back(v.as_string());
-    row.completed = tasks.integer(3) != 0;
-    row.deleted = tasks.integer(4) != 0;
-    row.updated_at = from_ms(tasks.integer(5));
-    row.task_id_json = tasks.text(6);
-    row.task_json = std::make_shared<const std::string>(tasks.text(7));
-    model_.load(tasks.text(0), std::move(row));
-  }
-  statement users(db_, "SELECT user_id, total, completed, last_event_id, updated_at_ms FROM users");
-  while (users.step()) {
-    model_.load(users.text(0), core::user_stats{users.integer(1), users.integer(2), from_ms(users.integer(4)),
-                                                static_cast<std::uint64_t>(users.integer(3))});
-  }
-}
-
-void sqlite_store::write(const core::change_set& changes, core::wall_time now) {
-  transaction tx(db_);
-  auto& st = *statements_;
-  for (const auto& [key, row] : changes.tasks) {
-    json::array audience(row.audience.begin(), row.audience.end());
-    st.task.bind(1, key).bind(2, row.owner).bind(3, json::serialize(audience)).bind(4, std::int64_t{row.completed});
-    st.task.bind(5, std::int64_t{row.deleted}).bind(6, to_ms(row.updated_at)).bind(7, row.task_id_json);
-    st.task.bind(8, *row.task_json).run();
-  }
-  for (const auto& [id, stats] : changes.users) {
-    st.user.bind(1, id).bind(2, stats.total).bind(3, stats.completed);
-    st.user.bind(4, static_cast<std::int64_t>(stats.last_event_id)).bind(5, to_ms(stats.updated_at)).run();
-  }
-  for (const auto& row : changes.history) {
-    st.history.bind(1, row.user).bind(2, static_cast<std::int64_t>(row.event_id)).bind(3, to_ms(row.at));
-    st.history.bind(4, row.payload).run();
-  }
-  trim_history(changes, now);
-  tx.commit();
-}
-
-// Retention: by count for the users this batch touched (a range of the primary key), by age at
-// most once per age_trim_interval (reads skip expired rows in between).
-void sqlite_store::trim_history(const core::change_set& changes, core::wall_time now) {
-  auto& st = *statements_;
-  for (const auto& [id, stats] : changes.users) {
-    if (stats.last_event_id <= settings_.max_events) continue;
-    st.trim_count.bind(1, id).bind(2, static_cast<std::int64_t>(stats.last_event_id - settings_.max_events)).run();
-  }
-  if (now - last_age_trim_ >= age_trim_interval) {
-    st.trim_age.bind(1, to_ms(now - settings_.max_age)).run();
-    last_age_trim_ = now;
-  }
+// The groups the log holds beyond what SQLite applied go through the same rules again. The
+// rules are deterministic given the stored state, the events and the group's time, so event
+// ids, statistics and history come out exactly as they did before the restart.
+std::uint64_t sqlite_store::replay(sqlite_tables& writer) {
+  const auto applied = writer.applied_seq();
+  auto last = applied;
+  std::vector<table_changes> chunk;
+  const auto fold = [&] {
+    writer.write(chunk);
+    chunk.clear();
+    model_.settled(last);
+  };
+  log_.replay([&](std::string_view body) {
+    auto group = decode_group(body);
+    if (group.seq <= applied) return;
+    if (group.seq != last + 1)
+      throw store_error(fmt::format("event log: group {} follows group {}; the log is missing groups", group.seq, last));
+    auto changes = model_.plan(group.events, group.now);
+    model_.commit(changes, group.seq);
+    chunk.push_back(rows_of(group.seq, group.now, changes));
+    last = group.seq;
+    if (chunk.size() >= replay_chunk) fold();
+  });
+  if (!chunk.empty()) fold();
+  next_seq_ = last + 1;
+  log_.start(next_seq_);
+  // Even with nothing replayed: what SQLite shows may still be only in the page cache.
+  if (!writer.make_durable()) return 0;  // the log keeps every segment until it is
+  log_.drop_through(last);
+  return last;
 }
 
 core::apply_result sqlite_store::apply(const std::vector<protocol::task_event>& events, core::wall_time now) {
+  folder_->check();
+  model_.settled(folder_->folded_seq());
+  log_.drop_through(folder_->durable_seq());
+
   auto changes = model_.plan(events, now);
-  write(changes, now);  // throws before the model changes: nothing of a failed batch applies
-  model_.commit(changes);
+  const auto seq = next_seq_;
+  record_.clear();
+  encode_group(seq, now, events, record_);
+  log_.append(seq, record_);  // throws before anything changed: nothing of a failed batch applies
+  ++next_seq_;
+  model_.commit(changes, seq);
+  folder_->push(rows_of(seq, now, changes), record_.size());
   return std::move(changes.result);
 }
 
@@ -256,26 +100,8 @@ core::user_stats sqlite_store::stats(const std::string& user) { return model_.st
 
 core::history_page sqlite_store::history(const std::string& user, std::uint64_t after, std::size_t limit,
                                          core::wall_time now) {
-  core::history_page page;
-  page.last_event_id = model_.stats(user).last_event_id;
-  // Nothing is newer than the newest id (and an id past 2^63 would reach SQLite as a negative
-  // one): what history holds does not matter then.
-  if (after >= page.last_event_id) {
-    page.complete = core::history_covers(after, 0, page.last_event_id);
-    return page;
-  }
-  const auto oldest_kept = to_ms(now - settings_.max_age);
-  statement oldest(db_, "SELECT MIN(event_id) FROM history WHERE user_id = ? AND at_ms >= ?");
-  oldest.bind(1, user).bind(2, oldest_kept);
-  oldest.step();
-  page.complete = core::history_covers(after, static_cast<std::uint64_t>(oldest.integer(0)), page.last_event_id);
-  statement rows(db_,
-                 "SELECT event_id, payload FROM history WHERE user_id = ? AND event_id > ? AND at_ms >= ?"
-                 " ORDER BY event_id LIMIT ?");
-  rows.bind(1, user).bind(2, static_cast<std::int64_t>(after)).bind(3, oldest_kept);
-  rows.bind(4, static_cast<std::int64_t>(limit));
-  while (rows.step()) page.entries.push_back({static_cast<std::uint64_t>(rows.integer(0)), rows.text(1)});
-  return page;
+  folder_->wait_folded();  // reads must see every batch whose apply() returned
+  return reader_->history(user, after, limit, now, model_.stats(user).last_event_id);
 }
 
 }  // namespace dh::store

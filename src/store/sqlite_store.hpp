@@ -1,51 +1,65 @@
-// sqlite_store.hpp — the embedded store: one SQLite file in --data-dir (WAL, schema versioned
-// with user_version and migrated at open). The task model is loaded into memory at open and
-// every batch is written in one transaction before it takes effect. One thread at a time.
+// sqlite_store.hpp — the embedded store in --data-dir: an append-only event log is the durable
+// record (a batch counts once its group is fdatasync'd there) and SQLite tables, folded in behind
+// it on their own thread, hold what is read back. Memory holds every user's statistics and a
+// bounded cache of tasks, not the tasks ever stored. Calls come from one thread at a time.
 #pragma once
 
 #include "core/store.hpp"
 #include "core/task_model.hpp"
+#include "store/event_log.hpp"
+#include "store/sqlite_tables.hpp"
+#include "store/table_folder.hpp"
 
 #include <filesystem>
 #include <memory>
-
-struct sqlite3;
+#include <string>
 
 namespace dh::store {
 
+struct sqlite_options {
+  std::size_t task_cache_rows = 100'000;          // tasks kept in memory besides those not yet folded
+  std::size_t max_unfolded_bytes = 64 << 20;      // ingest waits while more than this awaits SQLite
+  std::uintmax_t segment_bytes = event_log::default_segment_bytes;
+};
+
 class sqlite_store final : public core::store {
  public:
-  // Opens (creating if needed) dir/dashboard-hub.db; throws core::store_error with context.
-  static std::unique_ptr<sqlite_store> open(const std::filesystem::path& dir, core::history_settings settings);
+  // Opens (creating) dir/dashboard-hub.db and dir/log/, and applies every logged group SQLite
+  // does not hold yet. Throws core::store_error with context.
+  static std::unique_ptr<sqlite_store> open(const std::filesystem::path& dir, core::history_settings settings,
+                                            sqlite_options options = {});
   ~sqlite_store() override;
 
   core::apply_result apply(const std::vector<protocol::task_event>& events, core::wall_time now) override;
   core::user_stats stats(const std::string& user) override;
   core::history_page history(const std::string& user, std::uint64_t after, std::size_t limit,
                              core::wall_time now) override;
+  bool available() const noexcept override { return !folder_->failed(); }
 
-  static constexpr int schema_version = 2;
-  static constexpr const char* file_name = "dashboard-hub.db";
+  std::size_t cached_tasks() const noexcept { return model_.task_count(); }
+  std::size_t log_segments() const noexcept { return log_.segment_count(); }
+
+  static constexpr int schema_version = sqlite_tables::schema_version;
+  static constexpr const char* file_name = sqlite_tables::file_name;
+  static constexpr const char* log_dir = "log";
 
   // Only open() can make the key, so only open() constructs.
   class key {
     friend class sqlite_store;
     key() = default;
   };
-  sqlite_store(key, sqlite3* db, core::history_settings settings);
+  sqlite_store(key, const std::filesystem::path& dir, core::history_settings settings, sqlite_options options);
 
  private:
-  void migrate();
-  void load();
-  void write(const core::change_set& changes, core::wall_time now);
-  void trim_history(const core::change_set& changes, core::wall_time now);
+  std::uint64_t replay(sqlite_tables& writer);  // returns the group the tables hold durably
 
-  struct prepared;  // the write path's statements, prepared once at open
-  sqlite3* db_;
-  core::history_settings settings_;
+  sqlite_options options_;
+  std::unique_ptr<sqlite_tables> reader_;  // this thread's connection: tasks the cache misses, history
   core::task_model model_;
-  std::unique_ptr<prepared> statements_;
-  core::wall_time last_age_trim_{};
+  event_log log_;
+  std::uint64_t next_seq_ = 1;
+  std::string record_;  // reused between appends
+  std::unique_ptr<table_folder> folder_;
 };
 
 }  // namespace dh::store
