@@ -31,6 +31,7 @@ struct raw_options {
   std::vector<std::string> allowed_origins;
   std::string log_level = "info", log_format = "text";
   std::string ingest_key, data_dir = "./data", history = "10000", history_age = "24h", batch_window_ms = "20";
+  std::string task_cache = "100000";
   std::string max_ingest_bytes = "1048576", ack_window = "1000", dapr_pubsub = "taskpubsub", dapr_topic = "task-updates";
   std::string config_file;
   std::string redis, redis_prefix = "dh:", redis_lease_ttl = "15s";
@@ -70,6 +71,7 @@ po::options_description data_options(raw_options& o) {
       ("redis", po::value(&o.redis), "redis://[user:password@]host:port[/db]: store and bus in Redis, shared by every instance (instead of --data-dir)")
       ("redis-prefix", po::value(&o.redis_prefix)->default_value(o.redis_prefix), "prefix of every Redis key, so deployments can share a Redis")
       ("redis-lease-ttl", po::value(&o.redis_lease_ttl)->default_value(o.redis_lease_ttl), "connection leases of a killed instance lapse after this")
+      ("task-cache", po::value(&o.task_cache)->default_value(o.task_cache), "tasks the embedded store keeps in memory; the rest are read from SQLite when an event needs them")
       ("history", po::value(&o.history)->default_value(o.history), "events kept per user for resume")
       ("history-age", po::value(&o.history_age)->default_value(o.history_age), "oldest event kept for resume")
       ("batch-window-ms", po::value(&o.batch_window_ms)->default_value(o.batch_window_ms), "task_update batching window")
@@ -227,6 +229,7 @@ config validate(const raw_options& o) {
   c.redis_lease_ttl = duration_flag("redis-lease-ttl", o.redis_lease_ttl);
   if (c.redis_lease_ttl < std::chrono::seconds(1)) bad("redis-lease-ttl", "must be at least 1s", o.redis_lease_ttl);
   c.history.max_events = integer_flag<std::size_t>("history", o.history, 1, 10'000'000);
+  c.task_cache_rows = integer_flag<std::size_t>("task-cache", o.task_cache, 0, 100'000'000);
   c.history.max_age = duration_flag("history-age", o.history_age);
   if (c.history.max_age.count() <= 0) bad("history-age", "must be positive", o.history_age);
   s.hub.batch_window = std::chrono::milliseconds(integer_flag<std::int64_t>("batch-window-ms", o.batch_window_ms, 0, 10'000));

@@ -27,6 +27,7 @@ struct config {
   bool dev_secret_generated = false;  // --dev made up the HS256 secret
   std::string data_dir = "./data";  // ":memory:" keeps everything in memory (nothing survives a restart)
   core::history_settings history;
+  std::size_t task_cache_rows = 100'000;  // embedded store: tasks kept in memory
   std::optional<store::redis_endpoint> redis;  // set: Redis mode (data_dir unused)
   std::string redis_prefix = "dh:";
   std::chrono::milliseconds redis_lease_ttl{15'000};

@@ -95,7 +95,7 @@ int run_server(const config& cfg) {
       if (cfg.data_dir == ":memory:")
         store = std::make_unique<core::memory_store>(cfg.history);
       else
-        store = store::sqlite_store::open(cfg.data_dir, cfg.history);
+        store = store::sqlite_store::open(cfg.data_dir, cfg.history, {.task_cache_rows = cfg.task_cache_rows});
     } catch (const core::store_error& e) {
       fmt::print(stderr, "dashboard-hub: store: {}\n", e.what());
       return 1;

@@ -57,7 +57,7 @@ core::wall_time from_ticks(std::uint64_t v) {
   return core::wall_time{core::wall_time::duration{static_cast<std::int64_t>(v)}};
 }
 
-enum flag : std::uint64_t { completed = 1, sets_audience = 2 };
+constexpr std::uint64_t completed_flag = 1, sets_audience_flag = 2;
 
 }  // namespace
 
@@ -68,7 +68,7 @@ void encode_group(std::uint64_t seq, core::wall_time now, const std::vector<prot
   put_u64(out, events.size());
   for (const auto& e : events) {
     put_u64(out, static_cast<std::uint64_t>(e.action));
-    put_u64(out, (e.completed ? flag::completed : 0) | (e.sets_audience ? flag::sets_audience : 0));
+    put_u64(out, (e.completed ? completed_flag : 0) | (e.sets_audience ? sets_audience_flag : 0));
     put_u64(out, static_cast<std::uint64_t>(ticks(e.updated_at)));
     put_text(out, e.owner);
     put_text(out, e.task_key);
@@ -94,8 +94,8 @@ log_group decode_group(std::string_view body) {
       throw core::store_error(fmt::format("event log: unknown action {}", action));
     e.action = static_cast<protocol::task_action>(action);
     const auto flags = in.u64();
-    e.completed = (flags & flag::completed) != 0;
-    e.sets_audience = (flags & flag::sets_audience) != 0;
+    e.completed = (flags & completed_flag) != 0;
+    e.sets_audience = (flags & sets_audience_flag) != 0;
     e.updated_at = from_ticks(in.u64());
     e.owner = in.text();
     e.task_key = in.text();
