@@ -41,7 +41,7 @@ sqlite_store::sqlite_store(key, const fs::path& dir, core::history_settings sett
   writer->for_each_user([this](std::string user, core::user_stats stats) { model_.load(std::move(user), stats); });
   const auto durable = replay(*writer);
   folder_ = std::make_unique<table_folder>(std::move(writer), durable, options.max_unfolded_bytes,
-                                           options.segment_bytes / 2);
+                                           options.segment_bytes / 2, options.fold_gather);
 }
 
 sqlite_store::~sqlite_store() {

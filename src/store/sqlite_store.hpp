@@ -10,6 +10,7 @@
 #include "store/sqlite_tables.hpp"
 #include "store/table_folder.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@ struct sqlite_options {
   std::size_t task_cache_rows = 100'000;          // tasks kept in memory besides those not yet folded
   std::size_t max_unfolded_bytes = 64 << 20;      // ingest waits while more than this awaits SQLite
   std::uintmax_t segment_bytes = event_log::default_segment_bytes;
+  std::chrono::milliseconds fold_gather{200};    // how long SQLite waits to fold more groups at once
 };
 
 class sqlite_store final : public core::store {

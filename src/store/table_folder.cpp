@@ -7,10 +7,12 @@
 namespace dh::store {
 
 table_folder::table_folder(std::unique_ptr<sqlite_tables> tables, std::uint64_t durable_seq,
-                           std::size_t max_backlog_bytes, std::uintmax_t durable_every)
+                           std::size_t max_backlog_bytes, std::uintmax_t durable_every,
+                           std::chrono::milliseconds gather)
     : tables_(std::move(tables)),
       max_backlog_bytes_(max_backlog_bytes),
       durable_every_(durable_every),
+      gather_(gather),
       pushed_seq_(tables_->applied_seq()),
       folded_(pushed_seq_),
       durable_(durable_seq),
@@ -48,6 +50,10 @@ void table_folder::push(table_changes group, std::size_t log_bytes) {
 
 void table_folder::wait_folded() {
   std::unique_lock lock(mutex_);
+  if (folded_seq() < pushed_seq_) {
+    reader_waits_ = true;
+    work_.notify_one();
+  }
   progress_.wait(lock, [&] { return folded_seq() >= pushed_seq_ || !failure_.empty(); });
   lock.unlock();
   check();
@@ -61,6 +67,9 @@ void table_folder::run() {
       std::unique_lock lock(mutex_);
       work_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) break;  // stopping, and everything is folded
+      const auto fold_now = [&] { return stop_ || reader_waits_ || backlog_bytes_ >= max_backlog_bytes_ / 4; };
+      work_.wait_for(lock, gather_, fold_now);
+      reader_waits_ = false;
       groups.swap(queue_);
       log_bytes = std::exchange(queued_log_bytes_, 0);
       for (const auto& g : groups) bytes += g.bytes();

@@ -6,6 +6,7 @@
 #include "store/sqlite_tables.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -21,8 +22,10 @@ class table_folder {
   // `durable_every`: log bytes folded between two checkpoints that make the tables durable (and
   // so let the log drop what they hold).
   // `durable_seq`: the newest group the tables already hold durably.
+  // A fold waits up to `gather` for more groups (or a reader, or a quarter of the backlog bound):
+  // a page that many groups touch is then written once, not once per group.
   table_folder(std::unique_ptr<sqlite_tables> tables, std::uint64_t durable_seq, std::size_t max_backlog_bytes,
-               std::uintmax_t durable_every);
+               std::uintmax_t durable_every, std::chrono::milliseconds gather);
   // Folds whatever is still queued, makes it durable, and stops.
   ~table_folder();
   table_folder(const table_folder&) = delete;
@@ -49,6 +52,7 @@ class table_folder {
   std::unique_ptr<sqlite_tables> tables_;
   const std::size_t max_backlog_bytes_;
   const std::uintmax_t durable_every_;
+  const std::chrono::milliseconds gather_;
   std::uintmax_t since_durable_ = 0;  // folder thread only
 
   mutable std::mutex mutex_;  // guards everything below up to the atomics
@@ -60,6 +64,7 @@ class table_folder {
   std::uint64_t pushed_seq_ = 0;
   std::string failure_;
   bool stop_ = false;
+  bool reader_waits_ = false;  // fold now: somebody waits for the tables
 
   std::atomic<std::uint64_t> folded_{0};
   std::atomic<std::uint64_t> durable_{0};
