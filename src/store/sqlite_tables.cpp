@@ -179,7 +179,7 @@ sqlite_tables::sqlite_tables(const std::filesystem::path& file, core::history_se
     // log still holds those until make_durable() has checkpointed them (README "Durability").
     exec(db_, "PRAGMA synchronous=NORMAL");
     // Checkpoint every ~32 MB of WAL instead of ~4 MB: fewer, larger copies into the main file.
-    exec(db_, "PRAGMA wal_autocheckpoint=8192");
+    exec(db_, "PRAGMA wal_autocheckpoint=1000");
     // 32 MB of pages instead of SQLite's 2 MB: history inserts land on every active user's last
     // leaf page, and re-reading those from the OS took most of the folding thread (perf).
     exec(db_, "PRAGMA cache_size=-32768");
