@@ -2,7 +2,8 @@
 # ab.sh — before/after: runs one scenario against two dashboard-hub binaries in memory, back to
 # back and alternating (two rounds), on loopback, and prints each run's figures.
 #   bench/ab.sh OLD_BINARY NEW_BINARY fanout|slow [extra dashboard-bench flags]
-# RATE sets the offered events/s (default 60000 for fanout, 20000 for slow). Needs a built
+# RATE sets the offered events/s (default 60000 for fanout, 20000 for slow); DURABLE=1 gives each
+# server a fresh --data-dir instead of :memory:. Needs a built
 # build/release/dashboard-bench. Every load is bounded (15 s) and every server is stopped.
 set -euo pipefail
 old=$1 new=$2 scenario=$3
@@ -26,7 +27,9 @@ for round in 1 2; do
     bin=$old
     [ "$which" = new ] && bin=$new
     port=$(free_port)
-    "$bin" --port "$port" --bind 127.0.0.1 --jwt-secret "$secret" --ingest-key "$key" --data-dir :memory: \
+    data=:memory:
+    [ -n "${DURABLE:-}" ] && data="$out/data-$which-$round"
+    "$bin" --port "$port" --bind 127.0.0.1 --jwt-secret "$secret" --ingest-key "$key" --data-dir "$data" \
       --log-level warn --max-conns-per-user 5 --rate-limit 100 >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
@@ -36,6 +39,7 @@ for round in 1 2; do
       --rate "$rate" --batch 100 --seconds 15 "${extra[@]}" "$@" >/dev/null 2>&1
     kill "$pid"
     wait "$pid" 2>/dev/null || true
+    [ "$data" != :memory: ] && rm -rf "$data"
     python3 - "$out/$which-$round.json" "$which" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["result"]

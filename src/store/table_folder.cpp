@@ -4,7 +4,14 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace dh::store {
+
+namespace {
+constexpr int background_nice = 10;
+}  // namespace
 
 table_folder::table_folder(std::unique_ptr<sqlite_tables> tables, std::uint64_t durable_seq,
                            std::size_t max_backlog_bytes, std::uintmax_t durable_every,
@@ -60,6 +67,9 @@ void table_folder::wait_folded() {
 }
 
 void table_folder::run() {
+  // Folding is background work with a bounded backlog: the network threads come first on a busy
+  // machine, and ingest slows down (backpressure) only if folding falls behind for long.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), background_nice);
   for (;;) {
     std::vector<table_changes> groups;
     std::size_t bytes = 0, log_bytes = 0;
