@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <csignal>
@@ -140,6 +141,59 @@ TEST_CASE("a restarted binary keeps tasks and statistics from its data dir") {
   auto stats = json::parse(dashboard.body).as_object();
   CHECK(stats.at("totalTasks") == json::value(2));
   CHECK(stats.at("completedTasks") == json::value(1));
+  second.signal(SIGTERM);
+  CHECK(second.wait() == 0);
+  std::filesystem::remove_all(dir);
+}
+
+// The embedded store answers 202 once the batch is in its event log (fdatasync'd), before SQLite
+// holds it: a SIGKILL right after the last 202 must lose nothing, and the restart must replay the
+// log into exactly the statistics, event ids and history the first process had.
+TEST_CASE("kill -9 after the last 202: the restarted binary has every accepted event, exactly once") {
+  const auto dir = std::filesystem::temp_directory_path() / ("dh-binary-kill-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::map<std::string, std::string> env{{"DASHBOARD_JWT_SECRET", secret},
+                                               {"DASHBOARD_INGEST_KEY", "binary-test-ingest-key"}};
+  const std::vector<std::string> args = {"--port", "0", "--bind", "127.0.0.1", "--data-dir", dir.string()};
+  const std::map<std::string, std::string> ingest{{"Authorization", "Bearer binary-test-ingest-key"}};
+  auto token = run_binary(with_binary({"token", "--user", "9"}), {{"DASHBOARD_JWT_SECRET", secret}});
+  REQUIRE(token.exit_code == 0);
+  const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + trim(token.out)}};
+  constexpr int requests = 40, per_request = 25;
+  {
+    child_process first(with_binary(args), env);
+    const auto port = port_from_banner(first.read_line().value_or(""));
+    for (int r = 0; r < requests; ++r) {
+      std::string body = "[";
+      for (int i = 0; i < per_request; ++i) {
+        const int id = r * per_request + i;
+        body += fmt::format(R"({}{{"action":"created","userId":9,"task":{{"id":{},"status":{}}}}})", i ? "," : "", id,
+                            id % 4 == 0 ? "true" : "false");
+      }
+      body += "]";
+      REQUIRE(http_post(port, "/api/v1/events", body, ingest).status == 202);
+    }
+    first.signal(SIGKILL);  // no read first: a history read would wait for SQLite to catch up
+    first.wait();
+  }
+  child_process second(with_binary(args), env);
+  const auto port = port_from_banner(second.read_line().value_or(""));
+  auto dashboard = http_get(port, "/api/v1/users/9/dashboard", auth);
+  REQUIRE(dashboard.status == 200);
+  auto stats = json::parse(dashboard.body).as_object();
+  CHECK(stats.at("totalTasks") == json::value(requests * per_request));
+  CHECK(stats.at("completedTasks") == json::value(requests * per_request / 4));
+  CHECK(stats.at("lastEventId") == json::value(std::to_string(requests * per_request)));
+  const auto tail = json::parse(http_get(port, "/api/v1/users/9/events?since=990&limit=100", auth).body).as_object();
+  CHECK(tail.at("complete") == json::value(true));
+  const auto& events = tail.at("events").as_array();
+  REQUIRE(events.size() == 10);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    CAPTURE(i);
+    CHECK(events[i].at("id") == json::value(std::to_string(991 + i)));
+    CHECK(events[i].at("payload").at("action") == json::value("created"));
+    CHECK(events[i].at("payload").at("taskId") == json::value(990 + static_cast<int>(i)));
+  }
   second.signal(SIGTERM);
   CHECK(second.wait() == 0);
   std::filesystem::remove_all(dir);

@@ -92,10 +92,14 @@ int run_server(const config& cfg) {
     log.info("store and bus in Redis at {} (keys {}*)", cfg.redis->describe(), cfg.redis_prefix);
   } else {
     try {
-      if (cfg.data_dir == ":memory:")
+      if (cfg.data_dir == ":memory:") {
         store = std::make_unique<core::memory_store>(cfg.history);
-      else
-        store = store::sqlite_store::open(cfg.data_dir, cfg.history, {.task_cache_rows = cfg.task_cache_rows});
+      } else {
+        auto embedded = store::sqlite_store::open(cfg.data_dir, cfg.history, {.task_cache_rows = cfg.task_cache_rows});
+        if (embedded->replayed_at_open() > 0)
+          log.info("store: applied {} logged batches that SQLite did not hold yet", embedded->replayed_at_open());
+        store = std::move(embedded);
+      }
     } catch (const core::store_error& e) {
       fmt::print(stderr, "dashboard-hub: store: {}\n", e.what());
       return 1;

@@ -72,6 +72,7 @@ std::uint64_t sqlite_store::replay(sqlite_tables& writer) {
     if (chunk.size() >= replay_chunk) fold();
   });
   if (!chunk.empty()) fold();
+  replayed_ = last - applied;
   next_seq_ = last + 1;
   log_.start(next_seq_);
   // Even with nothing replayed: what SQLite shows may still be only in the page cache.

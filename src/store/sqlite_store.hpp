@@ -40,6 +40,8 @@ class sqlite_store final : public core::store {
 
   std::size_t cached_tasks() const noexcept { return model_.task_count(); }
   std::size_t log_segments() const noexcept { return log_.segment_count(); }
+  // Groups the last open() found in the log but not in SQLite, and applied again.
+  std::uint64_t replayed_at_open() const noexcept { return replayed_; }
 
   static constexpr int schema_version = sqlite_tables::schema_version;
   static constexpr const char* file_name = sqlite_tables::file_name;
@@ -60,6 +62,7 @@ class sqlite_store final : public core::store {
   core::task_model model_;
   event_log log_;
   std::uint64_t next_seq_ = 1;
+  std::uint64_t replayed_ = 0;
   std::string record_;  // reused between appends
   std::unique_ptr<table_folder> folder_;
 };
