@@ -27,7 +27,7 @@ if ((${#missing[@]})); then
   fi
 fi
 cmake --preset release >/dev/null
-cmake --build --preset release --target dashboard-hub dashboard-bench
+cmake --build --preset release --target dashboard-hub dashboard-bench store-restart
 if [[ $want == *" go "* ]]; then
   GO111MODULE=off GOPATH="$PWD/bench/baselines/go:/usr/share/gocode" GOCACHE="$PWD/build/gocache" \
     go build -o build/baseline-go baseline

@@ -11,6 +11,7 @@ bash scripts/bench-setup.sh go node python
 for scenario in fanout slow handshake hold curve; do
   python3 bench/compare "$scenario" --smoke --no-build
 done
+python3 bench/stored --smoke
 for preset in debug asan; do
   echo "=== ${preset}: configure, build, test"
   cmake --workflow --preset "${preset}"
