@@ -35,8 +35,12 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const fs::path& dir, core::hist
 sqlite_store::sqlite_store(key, const fs::path& dir, core::history_settings settings, sqlite_options options)
     : options_(options),
       reader_(std::make_unique<sqlite_tables>(data_file(dir), settings)),
-      model_(options.task_cache_rows, [this](const std::string& key) { return reader_->find_task(key); }),
+      model_(options.task_cache_rows,
+             [this](const std::string& key) {
+               return stored_keys_.may_contain(key) ? reader_->find_task(key) : std::optional<core::task_row>();
+             }),
       log_(dir / log_dir, options.segment_bytes) {
+  reader_->for_each_task_key([this](std::string_view key) { stored_keys_.add(key); });
   auto writer = std::make_unique<sqlite_tables>(dir / file_name, settings);
   writer->for_each_user([this](std::string user, core::user_stats stats) { model_.load(std::move(user), stats); });
   const auto durable = replay(*writer);
@@ -66,6 +70,7 @@ std::uint64_t sqlite_store::replay(sqlite_tables& writer) {
     if (group.seq != last + 1)
       throw store_error(fmt::format("event log: group {} follows group {}; the log is missing groups", group.seq, last));
     auto changes = model_.plan(group.events, group.now);
+    remember_keys(changes);
     model_.commit(changes, group.seq);
     chunk.push_back(rows_of(group.seq, group.now, changes));
     last = group.seq;
@@ -92,9 +97,14 @@ core::apply_result sqlite_store::apply(const std::vector<protocol::task_event>& 
   encode_group(seq, now, events, record_);
   log_.append(seq, record_);  // throws before anything changed: nothing of a failed batch applies
   ++next_seq_;
+  remember_keys(changes);
   model_.commit(changes, seq);
   folder_->push(rows_of(seq, now, changes), record_.size());
   return std::move(changes.result);
+}
+
+void sqlite_store::remember_keys(const core::change_set& changes) {
+  for (const auto& [key, row] : changes.tasks) stored_keys_.add(key);
 }
 
 core::user_stats sqlite_store::stats(const std::string& user) { return model_.stats(user); }

@@ -7,6 +7,7 @@
 #include "core/store.hpp"
 #include "core/task_model.hpp"
 #include "store/event_log.hpp"
+#include "store/key_filter.hpp"
 #include "store/sqlite_tables.hpp"
 #include "store/table_folder.hpp"
 
@@ -21,7 +22,7 @@ struct sqlite_options {
   std::size_t task_cache_rows = 100'000;          // tasks kept in memory besides those not yet folded
   std::size_t max_unfolded_bytes = 64 << 20;      // ingest waits while more than this awaits SQLite
   std::uintmax_t segment_bytes = event_log::default_segment_bytes;
-  std::chrono::milliseconds fold_gather{200};    // how long SQLite waits to fold more groups at once
+  std::chrono::milliseconds fold_gather{1000};    // how long SQLite waits to fold more groups at once
 };
 
 class sqlite_store final : public core::store {
@@ -55,10 +56,12 @@ class sqlite_store final : public core::store {
   sqlite_store(key, const std::filesystem::path& dir, core::history_settings settings, sqlite_options options);
 
  private:
-  std::uint64_t replay(sqlite_tables& writer);  // returns the group the tables hold durably
+  std::uint64_t replay(sqlite_tables& writer);
+  void remember_keys(const core::change_set& changes);  // returns the group the tables hold durably
 
   sqlite_options options_;
   std::unique_ptr<sqlite_tables> reader_;  // this thread's connection: tasks the cache misses, history
+  key_filter stored_keys_;                 // every task key SQLite holds or will: most misses skip SQLite
   core::task_model model_;
   event_log log_;
   std::uint64_t next_seq_ = 1;

@@ -240,6 +240,11 @@ std::optional<core::task_row> sqlite_tables::find_task(const std::string& key) {
   return found;
 }
 
+void sqlite_tables::for_each_task_key(const std::function<void(std::string_view)>& visit) {
+  statement keys(db_, "SELECT task_key FROM tasks");
+  while (keys.step()) visit(keys.text(0));
+}
+
 std::uint64_t sqlite_tables::applied_seq() {
   statement applied(db_, "SELECT seq FROM applied WHERE id = 1");
   return applied.step() ? static_cast<std::uint64_t>(applied.integer(0)) : 0;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct sqlite3;
@@ -41,6 +42,7 @@ class sqlite_tables {
 
   void for_each_user(const std::function<void(std::string, core::user_stats)>& visit);
   std::optional<core::task_row> find_task(const std::string& key);
+  void for_each_task_key(const std::function<void(std::string_view)>& visit);
   // The newest event-log group folded into the tables (0: none).
   std::uint64_t applied_seq();
   // One transaction: each task and user once (its last row), every history row, retention, and
