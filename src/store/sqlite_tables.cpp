@@ -162,7 +162,8 @@ struct sqlite_tables::prepared {
   statement task, user, history, trim_count, trim_age, find_task, set_applied;
 };
 
-sqlite_tables::sqlite_tables(const std::filesystem::path& file, core::history_settings settings) : settings_(settings) {
+sqlite_tables::sqlite_tables(const std::filesystem::path& file, core::history_settings settings, int cache_kib)
+    : settings_(settings) {
   const auto path = file.string();
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
       SQLITE_OK) {
@@ -180,9 +181,7 @@ sqlite_tables::sqlite_tables(const std::filesystem::path& file, core::history_se
     exec(db_, "PRAGMA synchronous=NORMAL");
     // Checkpoint every ~32 MB of WAL instead of ~4 MB: fewer, larger copies into the main file.
     exec(db_, "PRAGMA wal_autocheckpoint=1000");
-    // 32 MB of pages instead of SQLite's 2 MB: history inserts land on every active user's last
-    // leaf page, and re-reading those from the OS took most of the folding thread (perf).
-    exec(db_, "PRAGMA cache_size=-32768");
+    exec(db_, fmt::format("PRAGMA cache_size=-{}", cache_kib).c_str());
     statements_ = std::make_unique<prepared>(db_);
   } catch (...) {
     sqlite3_close_v2(db_);

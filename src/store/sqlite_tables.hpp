@@ -35,7 +35,8 @@ class sqlite_tables {
 
   // Opens (creating and migrating) the file in WAL mode; throws core::store_error with context.
   // A file from a newer binary is refused before anything about it changes.
-  sqlite_tables(const std::filesystem::path& file, core::history_settings settings);
+  // `cache_kib`: SQLite's page cache for this connection.
+  sqlite_tables(const std::filesystem::path& file, core::history_settings settings, int cache_kib);
   ~sqlite_tables();
   sqlite_tables(const sqlite_tables&) = delete;
   sqlite_tables& operator=(const sqlite_tables&) = delete;
