@@ -7,6 +7,7 @@
 
 #include "core/store.hpp"
 #include "support/task_events.hpp"
+#include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -14,7 +15,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -24,19 +24,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("dh-event-log-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
+struct temp_dir : dh::test::temp_dir {
+  temp_dir() : dh::test::temp_dir("dh-event-log-test-") {}
 };
 
 std::vector<std::string> replayed(const fs::path& dir) {

@@ -5,6 +5,7 @@
 #include "core/memory_store.hpp"
 
 #include "support/task_events.hpp"
+#include "support/temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -47,21 +48,8 @@ namespace {
 // Whole milliseconds, as the store keeps them.
 const wall_time t0 = wall_time{std::chrono::sys_days{std::chrono::year{2026} / 1 / 3}} + 10h + 123ms;
 
-// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::random_device rd;
-    const auto tag = std::to_string(rd()) + "-" + std::to_string(rd());
-    path = fs::temp_directory_path() / ("dh-store-sqlite-test-" + tag);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
+struct temp_dir : dh::test::temp_dir {
+  temp_dir() : dh::test::temp_dir("dh-store-sqlite-test-") {}
   fs::path db_file() const { return path / sqlite_store::file_name; }
 };
 
