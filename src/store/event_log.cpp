@@ -143,7 +143,8 @@ void event_log::append(std::uint64_t seq, std::string_view body) {
   }
   // Cut the file back so a later record never follows a half-written one. After a failed
   // fdatasync the page cache may not match the disk any more: only a restart can tell.
-  if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 || failure.starts_with("fdatasync")) broken_ = true;
+  if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 || failure.starts_with("fdatasync"))
+    broken_.store(true, std::memory_order_release);
   throw store_error(fmt::format("event log: {} ({})", failure, segments_.back().path.string()));
 }
 

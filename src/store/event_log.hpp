@@ -2,6 +2,7 @@
 // to segment files and fdatasync'd, replayed after a restart until SQLite holds them. One thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -35,6 +36,8 @@ class event_log {
   void drop_through(std::uint64_t seq);
 
   std::size_t segment_count() const noexcept { return segments_.size(); }
+  // True once an append could not be undone: every later append fails. Any thread.
+  bool broken() const noexcept { return broken_.load(std::memory_order_acquire); }
 
  private:
   struct segment {
@@ -49,7 +52,7 @@ class event_log {
   std::vector<segment> segments_;  // by first_seq; the last one takes appends once started
   int fd_ = -1;
   std::uintmax_t size_ = 0;
-  bool broken_ = false;
+  std::atomic<bool> broken_{false};
   std::string frame_;  // reused between appends
 };
 

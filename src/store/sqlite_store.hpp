@@ -37,7 +37,7 @@ class sqlite_store final : public core::store {
   core::user_stats stats(const std::string& user) override;
   core::history_page history(const std::string& user, std::uint64_t after, std::size_t limit,
                              core::wall_time now) override;
-  bool available() const noexcept override { return !folder_->failed(); }
+  bool available() const noexcept override { return !folder_->failed() && !log_.broken(); }
 
   std::size_t cached_tasks() const noexcept { return model_.task_count(); }
   std::size_t log_segments() const noexcept { return log_.segment_count(); }
