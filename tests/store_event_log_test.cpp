@@ -127,6 +127,8 @@ TEST_CASE("log codec: a group round-trips every field the task rules read") {
     CHECK(a.task_key == b.task_key);
     CHECK(boost::json::serialize(a.task_id) == boost::json::serialize(b.task_id));
     CHECK(boost::json::serialize(a.task) == boost::json::serialize(b.task));
+    CHECK(b.task_text == boost::json::serialize(a.task));  // replay reuses the accepted bytes
+    CHECK(b.task_id_text == boost::json::serialize(a.task_id));
     CHECK(a.completed == b.completed);
     CHECK(a.updated_at == b.updated_at);
   }

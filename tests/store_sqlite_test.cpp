@@ -416,6 +416,15 @@ TEST_CASE("sqlite store: tasks beyond the cache are read back from SQLite, and l
   both({updated("u", "k0", t0 + 11s)}, t0 + 11s);  // settles the cache down to its bound
   CHECK(store->cached_tasks() <= 3);
 
+  // A task stamped finer than a millisecond (an event without updatedAt carries the server's
+  // clock) decides the same whether it is still cached or read back from SQLite.
+  both({created("u", "fine", t0 + 10s + std::chrono::microseconds(600))}, t0 + 11s);
+  store->history("u", 0, 1, t0 + 11s);
+  for (int i = 0; i < 4; ++i) both({updated("u", "k" + std::to_string(10 + i), t0 + 11s)}, t0 + 11s);  // evicts it
+  store->history("u", 0, 1, t0 + 11s);
+  both({updated("u", "k15", t0 + 11s)}, t0 + 11s);
+  both({updated("u", "fine", t0 + 10s)}, t0 + 12s);  // the same millisecond: applies in both
+
   both({updated("u", "k1", t0)}, t0 + 12s);                         // older than the stored row: ignored
   both({updated("u", "k2", t0 + 20s).shared({"w"})}, t0 + 12s);     // v leaves the audience, w joins
   both({deleted("u", "k3", t0 + 20s)}, t0 + 12s);                   // reaches the stored audience

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 
 namespace dh::core {
@@ -77,7 +78,11 @@ change_set task_model::plan(const std::vector<protocol::task_event>& events, wal
     applied.task_key = e.task_key;
     applied.task_id = e.task_id;
     const task_row* old = o.task(e.task_key);
-    if (old != nullptr && e.updated_at < old->updated_at) {
+    // Whole milliseconds, as SQLite keeps them: a row read back after eviction or a restart must
+    // decide exactly as the cached one did (an event without updatedAt carries the server's
+    // clock, which has finer ticks).
+    const wall_time updated_at = std::chrono::floor<std::chrono::milliseconds>(e.updated_at);
+    if (old != nullptr && updated_at < old->updated_at) {
       out.result.events.push_back(std::move(applied));  // stale: last writer wins
       continue;
     }
@@ -85,12 +90,12 @@ change_set task_model::plan(const std::vector<protocol::task_event>& events, wal
     const bool was_visible = old != nullptr && !old->deleted;
     task_row row;
     row.owner = e.owner;
-    row.updated_at = e.updated_at;
+    row.updated_at = updated_at;
     row.deleted = e.action == task_action::deleted;
     row.completed = !row.deleted && e.completed;
-    row.task_json = std::make_shared<const std::string>(boost::json::serialize(e.task));
+    row.task_json = std::make_shared<const std::string>(protocol::task_json_of(e));
     if (!row.deleted) row.audience = audience_of(e, old);
-    row.task_id_json = boost::json::serialize(e.task_id);
+    row.task_id_json = protocol::task_id_json_of(e);
     applied.task_id_json = row.task_id_json;
     applied.task_json = row.task_json;
 

@@ -13,6 +13,14 @@ std::string_view to_string(task_action a) noexcept {
   return "updated";
 }
 
+std::string task_id_json_of(const task_event& e) {
+  return e.task_id_text.empty() ? boost::json::serialize(e.task_id) : e.task_id_text;
+}
+
+std::string task_json_of(const task_event& e) {
+  return e.task_text.empty() ? boost::json::serialize(e.task) : e.task_text;
+}
+
 std::string encode_task_update_payload(task_action action, std::string_view task_id_json, std::string_view task_json) {
   const auto name = to_string(action);
   std::string out;

@@ -26,7 +26,14 @@ struct task_event {
   boost::json::object task;              // contract task object: id, status, updatedAt, fields as given
   bool completed = false;
   std::chrono::system_clock::time_point updated_at{};
+  // The id and task as serialised when the event was first accepted, if known (an event replayed
+  // from the store's log): reused as they are, so a replay writes the very bytes clients got.
+  std::string task_id_text, task_text;
 };
+
+// The id and the task serialised: the kept text if there is one, else serialised now.
+std::string task_id_json_of(const task_event& e);
+std::string task_json_of(const task_event& e);
 
 // The `task_update` payload {taskId, action, task}, from the id and the task already serialised
 // (once per event, whatever the number of users and sessions it reaches).

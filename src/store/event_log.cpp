@@ -90,6 +90,17 @@ void event_log::replay(const std::function<void(std::string_view)>& record) cons
   }
 }
 
+void event_log::sync_replayed() const {
+  for (const auto& s : segments_) {
+    const int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw store_error(fmt::format("event log: cannot open {}: {}", s.path.string(), errno_text()));
+    const int rc = ::fdatasync(fd);
+    const auto error = errno_text();
+    ::close(fd);
+    if (rc != 0) throw store_error(fmt::format("event log: fdatasync {}: {}", s.path.string(), error));
+  }
+}
+
 void event_log::start(std::uint64_t next_seq) { roll(next_seq); }
 
 void event_log::roll(std::uint64_t first_seq) {
@@ -103,7 +114,13 @@ void event_log::roll(std::uint64_t first_seq) {
   size_ = 0;
   std::erase_if(segments_, [&](const segment& s) { return s.first_seq >= first_seq; });
   segments_.push_back({first_seq, path});
-  sync_dir();  // the new file's name must survive a power loss as well as its records
+  try {
+    sync_dir();  // the new file's name must survive a power loss as well as its records
+  } catch (...) {
+    // Appends to a file whose name may vanish must never be acknowledged.
+    broken_.store(true, std::memory_order_release);
+    throw;
+  }
 }
 
 void event_log::sync_dir() const {

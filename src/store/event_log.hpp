@@ -27,6 +27,9 @@ class event_log {
 
   // Calls `record(body)` for every intact record of every segment, oldest first.
   void replay(const std::function<void(std::string_view body)>& record) const;
+  // Makes what replay() read durable: a record read back after a crash may have been only in the
+  // page cache (written, its fdatasync never returned), and what is built on it must not outlive it.
+  void sync_replayed() const;
   // Starts the segment that takes appends from sequence `next_seq` on.
   void start(std::uint64_t next_seq);
   // Appends one record and makes it durable. Throws core::store_error; then the record is not in

@@ -72,8 +72,8 @@ void encode_group(std::uint64_t seq, core::wall_time now, const std::vector<prot
     put_u64(out, static_cast<std::uint64_t>(ticks(e.updated_at)));
     put_text(out, e.owner);
     put_text(out, e.task_key);
-    put_text(out, json::serialize(e.task_id));
-    put_text(out, json::serialize(e.task));
+    put_text(out, protocol::task_id_json_of(e));
+    put_text(out, protocol::task_json_of(e));
     put_u64(out, e.shared_with.size());
     for (const auto& user : e.shared_with) put_text(out, user);
   }
@@ -100,8 +100,10 @@ log_group decode_group(std::string_view body) {
     e.owner = in.text();
     e.task_key = in.text();
     boost::system::error_code id_error, task_error;
-    e.task_id = json::parse(in.text(), id_error);
-    auto task = json::parse(in.text(), task_error);
+    e.task_id_text = in.text();
+    e.task_text = in.text();
+    e.task_id = json::parse(e.task_id_text, id_error);
+    auto task = json::parse(e.task_text, task_error);
     if (id_error || task_error || !task.is_object())
       throw core::store_error("event log: a task id or task is not the JSON it was written as");
     e.task = std::move(task.as_object());

@@ -84,6 +84,7 @@ std::uint64_t sqlite_store::replay(sqlite_tables& writer) {
   if (!chunk.empty()) fold();
   replayed_ = last - applied;
   next_seq_ = last + 1;
+  log_.sync_replayed();
   log_.start(next_seq_);
   // Even with nothing replayed: what SQLite shows may still be only in the page cache.
   if (!writer.make_durable()) return 0;  // the log keeps every segment until it is
