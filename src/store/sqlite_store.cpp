@@ -38,8 +38,7 @@ std::unique_ptr<sqlite_store> sqlite_store::open(const fs::path& dir, core::hist
 }
 
 sqlite_store::sqlite_store(key, const fs::path& dir, core::history_settings settings, sqlite_options options)
-    : options_(options),
-      reader_(std::make_unique<sqlite_tables>(data_file(dir), settings, reader_cache_kib)),
+    : reader_(std::make_unique<sqlite_tables>(data_file(dir), settings, reader_cache_kib)),
       model_(options.task_cache_rows,
              [this](const std::string& key) {
                return stored_keys_.may_contain(key) ? reader_->find_task(key) : std::optional<core::task_row>();

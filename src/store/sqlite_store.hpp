@@ -59,7 +59,6 @@ class sqlite_store final : public core::store {
   std::uint64_t replay(sqlite_tables& writer);
   void remember_keys(const core::change_set& changes);  // returns the group the tables hold durably
 
-  sqlite_options options_;
   std::unique_ptr<sqlite_tables> reader_;  // this thread's connection: tasks the cache misses, history
   key_filter stored_keys_;                 // every task key SQLite holds or will: most misses skip SQLite
   core::task_model model_;

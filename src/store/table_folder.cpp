@@ -49,6 +49,7 @@ void table_folder::push(table_changes group, std::size_t log_bytes) {
   if (!failure_.empty()) return;
   pushed_seq_ = group.seq;
   backlog_bytes_ += bytes;
+  queued_bytes_ += bytes;
   queued_log_bytes_ += log_bytes;
   queue_.push_back(std::move(group));
   lock.unlock();
@@ -81,8 +82,8 @@ void table_folder::run() {
       work_.wait_for(lock, gather_, fold_now);
       reader_waits_ = false;
       groups.swap(queue_);
+      bytes = std::exchange(queued_bytes_, 0);
       log_bytes = std::exchange(queued_log_bytes_, 0);
-      for (const auto& g : groups) bytes += g.bytes();
     }
     const bool ok = fold(groups);
     {

@@ -60,6 +60,7 @@ class table_folder {
   std::condition_variable progress_;  // groups folded or folding failed, for the store thread
   std::vector<table_changes> queue_;
   std::size_t backlog_bytes_ = 0;     // queued and being folded
+  std::size_t queued_bytes_ = 0;      // of backlog_bytes_, those still queued
   std::size_t queued_log_bytes_ = 0;
   std::uint64_t pushed_seq_ = 0;
   std::string failure_;
