@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# setup.sh — installs the Debian bookworm packages that building and testing dashboard-hub need.
+# setup.sh — installs the Debian bookworm packages that building dashboard-hub needs, and with
+# --with-tests also those its tests use.
 # Idempotent: when everything is present it only checks, which takes well under a second.
 set -euo pipefail
 
@@ -7,7 +8,12 @@ packages=(
   g++ cmake make pkg-config ccache git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
   libfmt-dev doctest-dev libjwt-dev libssl-dev libsqlite3-dev libhiredis-dev redis-server openssl
+  prometheus-cpp-dev
 )
+# --with-tests: what only the tests use (promtool checks /metrics).
+if [[ "${1:-}" == --with-tests ]]; then
+  packages+=(prometheus)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

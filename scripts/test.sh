@@ -5,7 +5,7 @@
 # Exits non-zero if anything fails; ctest's summary of the sanitizer run comes last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --with-tests
 echo "=== benchmark smoke (small and short: checks the tools, not speed)"
 bash scripts/bench-setup.sh go node python
 for scenario in fanout slow handshake hold curve; do

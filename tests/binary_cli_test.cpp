@@ -287,3 +287,48 @@ TEST_CASE("a batch client that never reads costs the binary a bounded amount of 
   CHECK(server.wait() == 0);
   std::filesystem::remove(log_path);
 }
+
+TEST_CASE("the access log has every upgrade and close, and no log line holds a credential") {
+  const std::string key = "binary-test-ingest-key-access";
+  const auto log_path = std::filesystem::temp_directory_path() / ("dh-binary-access-" + std::to_string(::getpid()) + ".log");
+  child_process server(with_binary({"--port", "0", "--bind", "127.0.0.1", "--data-dir", ":memory:", "--log-level", "debug"}),
+                       {{"DASHBOARD_JWT_SECRET", secret}, {"DASHBOARD_INGEST_KEY", key}}, log_path.string());
+  const auto port = port_from_banner(server.read_line().value_or(""));
+  const auto token = trim(run_binary(with_binary({"token", "--user", "3"}), {{"DASHBOARD_JWT_SECRET", secret}}).out);
+  const auto fresh = trim(run_binary(with_binary({"token", "--user", "3", "--ttl", "2h"}), {{"DASHBOARD_JWT_SECRET", secret}}).out);
+  REQUIRE(token.starts_with("eyJ"));
+
+  ws_client c;
+  REQUIRE(c.connect(port, "/ws/dashboard/3?token=" + token));
+  CHECK(c.read_json().at("type") == json::value("connection_success"));
+  c.send_json({{"type", "refresh_token"}, {"payload", {{"token", fresh}}}});
+  c.send_ping();
+  CHECK(c.read_json().at("type") == json::value("pong"));
+  // Refused credentials are logged as refusals, never as themselves.
+  ws_client forged;
+  REQUIRE(forged.connect(port, "/ws/dashboard/3?token=" + token.substr(0, token.size() - 2) + "xx"));
+  expect_error_then_close(forged, "AUTH_INVALID", 4001);
+  CHECK(http_get(port, "/api/v1/users/3/dashboard", {{"Authorization", "Bearer " + token}}).status == 200);
+  CHECK(http_post(port, "/api/v1/events", json::serialize(json::array{task_event("created", "3", 1)}),
+                  {{"Authorization", "Bearer " + key}})
+            .status == 202);
+  CHECK(http_post(port, "/api/v1/events", "[]", {{"Authorization", "Bearer " + key + "-wrong"}}).status == 401);
+  REQUIRE(c.close());
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
+
+  std::ifstream in(log_path);
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(log_path);
+  CHECK(log.find("eyJ") == std::string::npos);
+  CHECK(log.find(secret) == std::string::npos);
+  CHECK(log.find(key) == std::string::npos);
+  // One line at the upgrade, one at the close: user, remote address, duration, code, messages.
+  CHECK(log.find("user=3 opened from 127.0.0.1:") != std::string::npos);
+  const auto closed = log.find("user=3 closed code=1000 by=client from=127.0.0.1:");
+  REQUIRE_MESSAGE(closed != std::string::npos, log);
+  const auto line = log.substr(closed, log.find('\n', closed) - closed);
+  CHECK_MESSAGE(line.find("messages_in=2 messages_out=2") != std::string::npos, line);
+  CHECK_MESSAGE(line.find(" duration=") != std::string::npos, line);
+  CHECK(log.find("upgrade from 127.0.0.1:") != std::string::npos);  // the forged one, refused
+}

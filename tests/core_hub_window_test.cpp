@@ -51,11 +51,12 @@ struct hub_fixture {
   core::local_event_store events{memory, ioc.get_executor(), bus};
   core::clock clock;
   core::logger log{core::log_level::error};
+  core::metrics metrics;
   core::hub hub;
   std::shared_ptr<core::outbox> out = std::make_shared<core::outbox>(ioc.get_executor(), 1024);
 
   explicit hub_fixture(std::chrono::milliseconds window)
-      : hub(ioc.get_executor(), settings(window), clock, events, log) {
+      : hub(ioc.get_executor(), settings(window), clock, events, log, metrics) {
     bus.subscribe([this](core::bus::batch b) { hub.publish(std::move(b)); }, {});
     auto joined = asio::co_spawn(ioc, hub.join("1", 1, out), asio::use_future);
     REQUIRE(run_until(ioc, [&] { return joined.wait_for(0s) == std::future_status::ready; }));

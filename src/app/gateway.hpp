@@ -10,6 +10,7 @@
 #include "core/local_admission.hpp"
 #include "core/local_event_store.hpp"
 #include "core/logger.hpp"
+#include "core/metrics.hpp"
 #include "core/store.hpp"
 #include "net/server.hpp"
 #include "protocol/jwt.hpp"
@@ -56,8 +57,10 @@ class gateway {
   gateway& operator=(const gateway&) = delete;
 
   net::server& server() noexcept { return server_; }
+  const core::metrics& metrics() const noexcept { return metrics_; }
 
  private:
+  core::metrics metrics_;
   core::hub hub_;
   net::server server_;
 };

@@ -3,6 +3,7 @@
 // created+deleted → nothing). Pure and single-threaded: the hub owns one per user.
 #pragma once
 
+#include "core/clock.hpp"
 #include "protocol/task_event.hpp"
 
 #include <boost/json/object.hpp>
@@ -23,6 +24,7 @@ struct task_update {
   std::uint64_t event_id = 0;
   std::string task_id_json;                      // serialised once per event by the store,
   std::shared_ptr<const std::string> task_json;  // shared by every user the event reached
+  wall_time accepted{};                          // when ingest accepted the event (metrics)
 };
 
 class batcher {

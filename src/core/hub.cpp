@@ -38,34 +38,43 @@ frame next_batch_frame(const batch_items& items, std::size_t& from, std::size_t 
   return make_frame(protocol::encode_task_batch(std::span(items).subspan(first, from - first), now));
 }
 
-// The frames one window becomes for a session: one task_update each, or one task_batch.
-std::vector<frame> encode_window(const std::vector<task_update>& items, bool as_batch, wall_time now) {
+}  // namespace
+
+// The frames one window becomes for a session: one task_update each, or task_batch frames. Each
+// carries the acceptance time of its oldest update, for the fan-out latency histogram.
+hub::tagged_frames hub::encode_window(const std::vector<task_update>& items, bool as_batch, wall_time now) {
   std::vector<std::string> payloads;
   payloads.reserve(items.size());
   for (const auto& item : items)
     payloads.push_back(protocol::encode_task_update_payload(item.action, item.task_id_json, *item.task_json));
-  std::vector<frame> frames;
+  tagged_frames frames;
   if (as_batch) {
     batch_items updates;
     for (std::size_t i = 0; i < items.size(); ++i) updates.emplace_back(payloads[i], items[i].event_id);
-    for (std::size_t from = 0; from < updates.size();)
-      frames.push_back(next_batch_frame(updates, from, updates.size(), now));
+    for (std::size_t from = 0; from < updates.size();) {
+      const auto first = from;
+      auto f = next_batch_frame(updates, from, updates.size(), now);
+      const auto oldest = std::min_element(items.begin() + static_cast<std::ptrdiff_t>(first),
+                                           items.begin() + static_cast<std::ptrdiff_t>(from),
+                                           [](const task_update& a, const task_update& b) { return a.accepted < b.accepted; });
+      frames.emplace_back(std::move(f), frame_tag{server_message::task_batch, oldest->accepted});
+    }
   } else {
     for (std::size_t i = 0; i < items.size(); ++i)
-      frames.push_back(make_frame(protocol::encode_task_update(payloads[i], items[i].event_id, now)));
+      frames.emplace_back(make_frame(protocol::encode_task_update(payloads[i], items[i].event_id, now)),
+                          frame_tag{server_message::task_update, items[i].accepted});
   }
   return frames;
 }
 
-}  // namespace
-
 hub::hub(asio::any_io_executor executor, hub_settings settings, const clock& clock, event_store& events,
-         const logger& log)
+         const logger& log, metrics& counted)
     : strand_(asio::make_strand(std::move(executor))),
       settings_(settings),
       clock_(clock),
       events_(events),
       log_(log),
+      metrics_(counted),
       nonce_((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()) {}
 
 asio::awaitable<hub::join_result> hub::join(std::string user, std::uint64_t session_id, std::shared_ptr<outbox> out) {
@@ -119,12 +128,14 @@ void hub::slow_consumer(const std::string& user, member& m, std::string_view why
   const bool first = m.out->request_close(
       {4013, make_frame(protocol::encode_error({protocol::errc::slow_consumer, std::string(why), {}}, now)),
        "SLOW_CONSUMER"});
-  // Logged here, where the reason is known: the session may never manage to send its close frame.
+  // Logged and counted here, where the reason is known: the session may never manage to send its
+  // close frame.
+  if (first) metrics_.error_sent(protocol::errc::slow_consumer);
   if (first) log_.info("session {:016x} user={} error SLOW_CONSUMER: {}", nonce_ ^ m.id, user, why);
 }
 
-void hub::push(const std::string& user, member& m, frame f) {
-  if (m.out->push(std::move(f)) == outbox::push_result::full) slow_consumer(user, m, "outbound queue is full");
+void hub::push(const std::string& user, member& m, frame f, frame_tag tag) {
+  if (m.out->push(std::move(f), tag) == outbox::push_result::full) slow_consumer(user, m, "outbound queue is full");
 }
 
 void hub::subscribe(std::string user, std::uint64_t session_id, bool batch, std::optional<std::uint64_t> after) {
@@ -177,7 +188,7 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
         co_await out->wait_for_room(f->size(), strand_);
         m = replaying_member();
         if (m == nullptr || out->close_requested()) co_return;
-        push(user, *m, std::move(f));
+        push(user, *m, std::move(f), {batch ? server_message::task_batch : server_message::task_update, {}});
       }
       if (!entries.empty()) {
         // The replay's tail leaves before anything else is queued behind it: a last frame larger
@@ -199,14 +210,18 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
     auto* m = find(user, session_id);
     if (m == nullptr || !m->subscribed || m->sync_generation != generation) co_return;
     const auto now = clock_.wall_now();
-    push(user, *m, make_frame(protocol::encode_dashboard_update(to_dashboard(stats, now), now)));
+    push(user, *m, make_frame(protocol::encode_dashboard_update(to_dashboard(stats, now), now)),
+         {server_message::dashboard_update, {}});
   } catch (const store_error& e) {
     log_.error("store failed while syncing user={}: {}", user, e.what());
     if (auto* m = find(user, session_id)) {
       m->subscribed = m->replaying = false;
-      push(user, *m, make_frame(protocol::encode_error({protocol::errc::subscription_failed, "the store is unavailable",
-                                                  "subscribe_dashboard"},
-                                                 clock_.wall_now())));
+      metrics_.error_sent(protocol::errc::subscription_failed);
+      push(user, *m,
+           make_frame(protocol::encode_error({protocol::errc::subscription_failed, "the store is unavailable",
+                                              "subscribe_dashboard"},
+                                             clock_.wall_now())),
+           {server_message::error, {}});
     }
   }
 }
@@ -230,8 +245,8 @@ void hub::ack(std::string user, std::uint64_t session_id, std::uint64_t up_to) {
 }
 
 void hub::send_window(const std::string& user, member& m, const std::vector<task_update>& items,
-                      const std::vector<frame>& frames) {
-  for (const auto& f : frames) push(user, m, f);
+                      const tagged_frames& frames) {
+  for (const auto& [f, tag] : frames) push(user, m, f, tag);
   if (!m.acking) return;
   for (const auto& item : items) m.unacked.push_back(item.event_id);
   if (m.unacked.size() > settings_.ack_window) slow_consumer(user, m, "too many unacknowledged updates");
@@ -239,12 +254,15 @@ void hub::send_window(const std::string& user, member& m, const std::vector<task
 
 void hub::publish(std::shared_ptr<const apply_result> result) {
   asio::post(strand_, [this, result = std::move(result)] {
+    // A batch read from Redis's bus carries no acceptance time: count from its arrival here.
+    const auto accepted = result->accepted == wall_time{} ? clock_.wall_now() : result->accepted;
     for (const auto& event : result->events) {
       if (!event.applied) continue;
       for (const auto& seen : event.audience) {
         auto it = users_.find(seen.user);
         if (it == users_.end()) continue;  // nobody connected: history keeps it for a resume
-        it->second->pending.add({event.task_key, seen.action, seen.event_id, event.task_id_json, event.task_json});
+        it->second->pending.add(
+            {event.task_key, seen.action, seen.event_id, event.task_id_json, event.task_json, accepted});
         arm_flush(seen.user, *it->second);
       }
     }
@@ -299,7 +317,7 @@ void hub::flush(const std::string& user) {
   state.flush_posted = false;
   const auto items = state.pending.take();
   const auto now = clock_.wall_now();
-  std::optional<std::vector<frame>> singles, batched;
+  std::optional<tagged_frames> singles, batched;
   for (auto& m : state.members) {
     if (!m.subscribed) continue;
     if (m.replaying) {
@@ -324,7 +342,7 @@ void hub::apply_dashboard(const std::string& user, user_state& state, const debo
     const auto now = clock_.wall_now();
     const auto f = make_frame(protocol::encode_dashboard_update(*d.send, now));
     for (auto& m : state.members)
-      if (m.subscribed && !m.replaying) push(user, m, f);
+      if (m.subscribed && !m.replaying) push(user, m, f, {server_message::dashboard_update, {}});
   }
   if (d.wake_at) {
     state.dashboard_timer.expires_at(*d.wake_at);
@@ -337,6 +355,24 @@ void hub::apply_dashboard(const std::string& user, user_state& state, const debo
   }
 }
 
+asio::awaitable<std::vector<std::pair<std::string, std::size_t>>> hub::busiest_users(std::size_t limit) {
+  using counts = std::vector<std::pair<std::string, std::size_t>>;
+  co_return co_await asio::co_spawn(
+      strand_,
+      [this, limit]() -> asio::awaitable<counts> {
+        counts all;
+        all.reserve(users_.size());
+        for (const auto& [user, state] : users_)
+          if (!state->members.empty()) all.emplace_back(user, state->members.size());
+        const auto shown = std::min(limit, all.size());
+        std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(shown), all.end(),
+                          [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+        all.resize(shown);
+        co_return all;
+      },
+      asio::use_awaitable);
+}
+
 void hub::bus_link(bool up) {
   auto text = up ? protocol::encode_connection_status(protocol::connection_state::connected,
                                                       "the cluster bus is back; missed updates follow",
@@ -346,7 +382,7 @@ void hub::bus_link(bool up) {
                                                       clock_.wall_now());
   asio::post(strand_, [this, f = make_frame(std::move(text))] {
     for (auto& [user, state] : users_)
-      for (auto& m : state->members) push(user, m, f);
+      for (auto& m : state->members) push(user, m, f, {server_message::connection_status, {}});
   });
 }
 
@@ -354,7 +390,7 @@ void hub::shut_down(frame last_frame, std::uint16_t code) {
   asio::post(strand_, [this, last_frame = std::move(last_frame), code] {
     shutting_down_ = true;
     for (auto& [user, state] : users_)
-      for (auto& m : state->members) m.out->request_close({code, last_frame, "server shutting down"});
+      for (auto& m : state->members) m.out->request_close({code, last_frame, "server shutting down", server_message::connection_status});
   });
 }
 

@@ -7,6 +7,7 @@
 #include "core/clock.hpp"
 #include "core/debouncer.hpp"
 #include "core/logger.hpp"
+#include "core/metrics.hpp"
 #include "core/outbox.hpp"
 #include "core/event_store.hpp"
 #include "core/store.hpp"
@@ -39,7 +40,7 @@ class hub {
 
   // `events` gives subscribers their history and statistics.
   hub(boost::asio::any_io_executor executor, hub_settings settings, const clock& clock, event_store& events,
-      const logger& log);
+      const logger& log, metrics& counted);
 
   // Registers a session (admitted already: see core/admission). Safe from any executor.
   boost::asio::awaitable<join_result> join(std::string user, std::uint64_t session_id, std::shared_ptr<outbox> out);
@@ -58,6 +59,10 @@ class hub {
   void bus_link(bool up);
   // Refuses new sessions and asks every session to send `last_frame` then close with `code`.
   void shut_down(frame last_frame, std::uint16_t code);
+
+  // The `limit` users with the most sessions, most first (ties by user id), read on the hub's
+  // strand: one pass over the users, for /status.
+  boost::asio::awaitable<std::vector<std::pair<std::string, std::size_t>>> busiest_users(std::size_t limit);
 
   std::uint64_t new_session_id() noexcept { return next_session_id_.fetch_add(1, std::memory_order_relaxed); }
   std::size_t connection_count() const noexcept { return connections_.load(std::memory_order_relaxed); }
@@ -101,9 +106,11 @@ class hub {
   void open_window(const std::string& user, user_state& state);
   static bool nothing_pending(const user_state& state);
   void apply_dashboard(const std::string& user, user_state& state, const debouncer::decision& d);
+  using tagged_frames = std::vector<std::pair<frame, frame_tag>>;
+  static tagged_frames encode_window(const std::vector<task_update>& items, bool as_batch, wall_time now);
   void send_window(const std::string& user, member& m, const std::vector<task_update>& items,
-                   const std::vector<frame>& frames);
-  void push(const std::string& user, member& m, frame f);
+                   const tagged_frames& frames);
+  void push(const std::string& user, member& m, frame f, frame_tag tag);
   void slow_consumer(const std::string& user, member& m, std::string_view why);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
@@ -111,6 +118,7 @@ class hub {
   const clock& clock_;
   event_store& events_;
   const logger& log_;
+  metrics& metrics_;
   std::unordered_map<std::string, std::unique_ptr<user_state>> users_;  // hub strand only
   bool shutting_down_ = false;                                         // hub strand only
   const std::uint64_t nonce_;

@@ -61,7 +61,9 @@ void ingest_queue::commit(std::vector<waiting>& group) {
 
   std::shared_ptr<const apply_result> result;
   try {
-    result = std::make_shared<const apply_result>(store_.apply(all, group.back().now));
+    auto applied = store_.apply(all, group.back().now);
+    applied.accepted = group.front().now;  // the oldest request: fan-out latency counts from it
+    result = std::make_shared<const apply_result>(std::move(applied));
   } catch (...) {
     const auto error = std::current_exception();
     for (auto& w : group) complete_at_home(std::move(w.done), error, std::shared_ptr<const apply_result>());

@@ -102,9 +102,11 @@ outbox::push_result outbox::push_item(outbound item) {
   return push_result::ok;
 }
 
-outbox::push_result outbox::push(frame f) { return push_item({outbound::kind::frame, std::move(f)}); }
+outbox::push_result outbox::push(frame f, frame_tag tag) {
+  return push_item({outbound::kind::frame, std::move(f), tag});
+}
 
-outbox::push_result outbox::push_ping() { return push_item({outbound::kind::ping, nullptr}); }
+outbox::push_result outbox::push_ping() { return push_item({outbound::kind::ping, nullptr, {}}); }
 
 bool outbox::request_close(close_request request) {
   notify_fn guard;  // moved out under the lock, run after it
@@ -129,7 +131,7 @@ bool outbox::request_close(close_request request) {
   run_room_waiters(std::move(ready));
   if (guard) notify(std::move(guard));
   // A writer busy with a write sees the request when that write ends.
-  if (writer) deliver(std::move(writer), outbound{outbound::kind::wake, nullptr});
+  if (writer) deliver(std::move(writer), outbound{outbound::kind::wake, nullptr, {}});
   return true;
 }
 
@@ -157,7 +159,7 @@ asio::awaitable<std::optional<outbound>> outbox::receive() {
         auto item = pop_locked();
         wake_room_waiter_locked(ready);
         // A close requested before the writer came to wait wakes it, as one requested after does.
-        if (!item && !shut_ && close_requested_.load(std::memory_order_relaxed)) item = outbound{outbound::kind::wake, nullptr};
+        if (!item && !shut_ && close_requested_.load(std::memory_order_relaxed)) item = outbound{outbound::kind::wake, nullptr, {}};
         if (item || shut_) {
           lock.unlock();
           run_room_waiters(std::move(ready));

@@ -2,6 +2,9 @@
 // and in bytes. Any thread may push (never blocks); only the session's writer coroutine receives.
 #pragma once
 
+#include "core/clock.hpp"
+#include "core/metrics.hpp"
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -24,16 +27,25 @@ using frame = std::shared_ptr<const std::string>;
 
 inline frame make_frame(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
 
+// What the writer counts once a frame is on the socket: its message type and, for an update
+// that ingest caused, when ingest accepted it (the epoch when none).
+struct frame_tag {
+  server_message type = server_message::none;
+  wall_time accepted{};
+};
+
 struct close_request {
   std::uint16_t code = 1000;
   frame last_frame;  // sent before the close frame (the `error` envelope), may be null
   std::string reason;
+  server_message last_type = server_message::error;
 };
 
 struct outbound {
   enum class kind : std::uint8_t { frame, ping, wake };
   kind what = kind::wake;
   frame data;
+  frame_tag tag;
 };
 
 class outbox {
@@ -46,7 +58,7 @@ class outbox {
   outbox(boost::asio::any_io_executor executor, std::size_t max_frames,
          std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
 
-  push_result push(frame f);
+  push_result push(frame f, frame_tag tag = {});
   push_result push_ping();
 
   // For a producer with much to send (a replay): completes, through `executor`, once a frame of

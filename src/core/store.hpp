@@ -49,6 +49,7 @@ struct applied_event {
 struct apply_result {
   std::vector<applied_event> events;                      // one per request event, in order
   std::vector<std::pair<std::string, user_stats>> stats;  // every user an event reached, after the batch
+  wall_time accepted{};  // when ingest accepted the batch's first request; the epoch when unknown
 };
 
 struct history_entry {

@@ -65,7 +65,9 @@ asio::awaitable<response> ingest(server_context& ctx, const request& req) {
   try {
     // Stored together with whatever other batches are waiting; published to the hub after the
     // commit, before this reply.
+    const auto started = ctx.clock.steady_now();
     result = co_await ctx.events.apply(std::move(*parsed), ctx.clock.wall_now());
+    ctx.metrics.store_commit_time.observe(ctx.clock.steady_now() - started);
   } catch (const core::store_unavailable& e) {
     ctx.log.warn("ingest of {} events refused: {}", count, e.what());
     co_return unavailable(req, "the store is unreachable; the batch was not stored (or, if the connection broke mid-write, may have been): retry");
@@ -80,6 +82,7 @@ asio::awaitable<response> ingest(server_context& ctx, const request& req) {
     json::object ids;
     for (const auto& seen : e.audience) ids[seen.user] = std::to_string(seen.event_id);
     applied += e.applied ? 1 : 0;
+    (e.applied ? ctx.metrics.events_applied : ctx.metrics.events_ignored).add();
     out.push_back(json::object{{"taskId", e.task_id}, {"applied", e.applied}, {"eventIds", std::move(ids)}});
   }
   co_return json_response(
@@ -150,6 +153,10 @@ response dapr_subscriptions(const server_context& ctx, const request& req) {
 
 }  // namespace
 
+bool is_ingest_target(std::string_view target) {
+  return target == "/api/v1/events" || target.starts_with("/api/v1/events?");
+}
+
 bool is_api_target(std::string_view target) {
   return target.starts_with("/api/") || target.starts_with("/dapr/");
 }
@@ -158,7 +165,11 @@ asio::awaitable<response> handle_api_request(server_context& ctx, const request&
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url) co_return json_error(req, http::status::bad_request, "INVALID_REQUEST", "bad request target");
   const std::string_view path = url->encoded_path();
-  if (path == "/api/v1/events") co_return co_await ingest(ctx, req);
+  if (path == "/api/v1/events") {
+    auto res = co_await ingest(ctx, req);
+    ctx.metrics.ingest_answered(res.result_int());
+    co_return res;
+  }
   if (path == "/dapr/subscribe" && req.method() == http::verb::get) co_return dapr_subscriptions(ctx, req);
 
   const auto segments = url->segments();

@@ -12,6 +12,9 @@ namespace dh::net {
 
 bool is_api_target(std::string_view target);
 
+// The ingest route, whose answers /metrics counts by status (a 413 is decided before it runs).
+bool is_ingest_target(std::string_view target);
+
 asio::awaitable<response> handle_api_request(server_context& ctx, const request& req);
 
 }  // namespace dh::net

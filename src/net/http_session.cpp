@@ -1,6 +1,7 @@
 #include "net/http_session.hpp"
 
 #include "net/api.hpp"
+#include "net/ops_routes.hpp"
 #include "net/request_rules.hpp"
 #include "net/routes.hpp"
 #include "net/ws_session.hpp"
@@ -99,6 +100,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
                                : std::chrono::duration_cast<std::chrono::steady_clock::duration>(keep_alive_timeout));
     first = false;
     const auto head = co_await read_header_section(stream, buffer);
+    const auto head_read = ctx.clock.steady_now();  // a WebSocket's handshake time counts from here
     if (head.ec) {
       if (!is_quiet_end(head.ec)) ctx.log.debug("read from {} failed: {}", remote, head.ec.message());
       co_return;
@@ -125,6 +127,8 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
     if (!ec && !parser.is_header_done()) ec = http::error::partial_message;
     if (ec) {
       ctx.log.debug("bad request from {}: {}", remote, ec.message());
+      if (ec == http::error::body_limit && is_ingest_target(parser.get().target()))
+        ctx.metrics.ingest_answered(static_cast<unsigned>(status_of(ec)));
       co_await refuse(stream, status_of(ec), "bad request");
       co_return;
     }
@@ -146,6 +150,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
       if (read_ec) {
         if (is_quiet_end(read_ec)) co_return;
         ctx.log.debug("bad request body from {}: {}", remote, read_ec.message());
+        if (is_ingest_target(parser.get().target())) ctx.metrics.ingest_answered(static_cast<unsigned>(status_of(read_ec)));
         co_await refuse(stream, status_of(read_ec), "bad request");
         co_return;
       }
@@ -162,14 +167,17 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
         // parser, the read buffer and tcp_stream's timers are freed for the session's whole life.
         stream.expires_never();
         auto executor = stream.get_executor();
-        asio::co_spawn(executor, run_ws_session(ctx, stream.release_socket(), std::move(req), std::move(*target), remote),
+        asio::co_spawn(executor, run_ws_session(ctx, stream.release_socket(), std::move(req), std::move(*target), remote, head_read),
                        report_failure(ctx));
         co_return;
       }
     }
     response res;
+    const std::string_view path = req.target().substr(0, req.target().find('?'));
     if (is_api_target(req.target()))
       res = co_await handle_api_request(ctx, req);
+    else if (is_ops_target(path))
+      res = co_await handle_ops_request(ctx, req, path);
     else
       res = handle_http_request(req, ctx);
     const bool keep_alive = res.keep_alive();

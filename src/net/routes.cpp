@@ -1,7 +1,5 @@
 #include "net/routes.hpp"
 
-#include "dh/version.hpp"
-
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
@@ -108,14 +106,6 @@ response handle_http_request(const request& req, const server_context& ctx) {
     if (ctx.draining.load()) return text_response(req, http::status::service_unavailable, "draining\n");
     if (!ctx.events.available()) return text_response(req, http::status::service_unavailable, "store unavailable\n");
     return text_response(req, http::status::ok, "ready\n");
-  }
-  if (path == "/status") {
-    if (!readable) return text_response(req, http::status::method_not_allowed, "method not allowed\n");
-    boost::json::object status{{"version", dh::version},
-                               {"connections", ctx.hub.connection_count()},
-                               {"activeUsers", ctx.hub.user_count()},
-                               {"draining", ctx.draining.load()}};
-    return text_response(req, http::status::ok, boost::json::serialize(status), "application/json");
   }
   if (match_ws_target(req.target())) {
     return text_response(req, http::status::upgrade_required, "this endpoint needs a WebSocket upgrade\n");

@@ -38,7 +38,7 @@ std::string serialized_origin(std::string_view origin);
 // allowed origins are compared as given: the server serialises them once, at construction.
 bool origin_allowed(const request& req, const server_settings& settings);
 
-// Answers a non-upgrade request: /health, /ready, /status, 404 otherwise.
+// Answers a non-upgrade request: /health, /ready, 404 otherwise (net/ops_routes: /status, /metrics).
 response handle_http_request(const request& req, const server_context& ctx);
 
 }  // namespace dh::net

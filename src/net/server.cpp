@@ -40,10 +40,10 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
 
 server::server(asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
                const core::logger& log, core::hub& hub, core::admission& admission, core::event_store& events,
-               std::vector<asio::any_io_executor> connection_executors)
+               core::metrics& metrics, std::vector<asio::any_io_executor> connection_executors)
     : ioc_(ioc),
       hub_(hub),
-      context_{std::move(settings), std::move(jwt), clock, log, hub, admission, events},
+      context_{std::move(settings), std::move(jwt), clock, log, hub, admission, events, metrics, clock.steady_now()},
       connection_executors_(std::move(connection_executors)),
       use_strands_(connection_executors_.empty()),
       acceptor_(asio::make_strand(ioc)) {

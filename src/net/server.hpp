@@ -9,6 +9,7 @@
 #include "core/event_store.hpp"
 #include "core/liveness.hpp"
 #include "core/logger.hpp"
+#include "core/metrics.hpp"
 #include "core/rate_limiter.hpp"
 #include "protocol/jwt.hpp"
 
@@ -55,6 +56,8 @@ struct server_context {
   core::hub& hub;
   core::admission& admission;  // the user's connection slots
   core::event_store& events;   // ingest, statistics and history; never blocks a network thread
+  core::metrics& metrics;
+  core::steady_time started;   // for /status's uptime
   std::atomic<bool> draining{false};
   // WebSocket sessions whose socket is still open, from the upgrade on. The hub's count drops as
   // soon as a session starts to close (its slot is free again); this one when the socket is gone,
@@ -77,7 +80,7 @@ class server {
   // own thread). None given: connections run on `ioc`, which may have many threads, one strand each.
   server(boost::asio::io_context& ioc, server_settings settings, protocol::jwt_verifier jwt, const core::clock& clock,
          const core::logger& log, core::hub& hub, core::admission& admission, core::event_store& events,
-         std::vector<boost::asio::any_io_executor> connection_executors = {});
+         core::metrics& metrics, std::vector<boost::asio::any_io_executor> connection_executors = {});
 
   // Binds and starts accepting; returns the bound endpoint (port 0 picks a free one).
   boost::asio::ip::tcp::endpoint listen();

@@ -41,7 +41,7 @@ constexpr std::size_t max_gathered_bytes = 64 * 1024;
 // else lives per connection: no coroutine waits on the others, so an idle connection costs
 // this object, Beast's stream and two suspended coroutines.
 struct session {
-  session(server_context& c, tcp::socket socket, std::string from)
+  session(server_context& c, tcp::socket socket, std::string from, core::steady_time connected)
       : ctx(c),
         ws(std::move(socket)),
         id(c.hub.new_session_id()),
@@ -51,6 +51,7 @@ struct session {
         limiter(c.settings.rate_limit, c.clock.steady_now()),
         live(c.settings.liveness, c.clock.steady_now()),
         timer(ws.get_executor()),
+        connected_at(connected),
         counted(c.open_sessions) {}
 
   server_context& ctx;
@@ -69,6 +70,9 @@ struct session {
   bool stopped = false;
   bool slot_released = false;  // the hub no longer counts this session against its user's limit
   bool close_completed = false;  // our close frame went out and the peer answered it
+  core::steady_time connected_at;  // the upgrade request was read: handshake time, duration
+  std::uint32_t messages_in = 0;   // for the access log
+  std::uint32_t messages_out = 0;
   // The socket closes with this object, after admission or after both loops: a drain waits for it.
   // The counter is shared, so a session destroyed with the io_context after the server is gone
   // touches nothing freed.
@@ -112,13 +116,21 @@ void fail(session& s, failure f, std::optional<std::chrono::milliseconds> retry_
   const auto& info = protocol::info(f.code);
   s.ctx.log.info("session {} user={} error {}: {}", s.session_id, s.user_id, info.code, f.message);
   auto text = protocol::encode_error(f, s.ctx.clock.wall_now(), retry_after);
-  s.out->request_close({info.close_code, core::make_frame(std::move(text)), std::string(info.code)});
+  if (s.out->request_close({info.close_code, core::make_frame(std::move(text)), std::string(info.code)}))
+    s.ctx.metrics.error_sent(f.code);
   s.timer.cancel();  // the timer now guards the close: see on_timer
 }
 
-void send(session& s, std::string text) {
-  if (s.out->push(core::make_frame(std::move(text))) == core::outbox::push_result::full)
+void send(session& s, std::string text, core::server_message type) {
+  if (s.out->push(core::make_frame(std::move(text)), {type, {}}) == core::outbox::push_result::full)
     fail(s, {errc::slow_consumer, "outbound queue is full", {}});
+}
+
+// An error that leaves the connection open (close code 0 in the contract's table, or a dropped
+// message).
+void send_error(session& s, failure f, std::optional<std::chrono::milliseconds> retry_after = std::nullopt) {
+  s.ctx.metrics.error_sent(f.code);
+  send(s, protocol::encode_error(f, s.ctx.clock.wall_now(), retry_after), core::server_message::error);
 }
 
 // --- the reader ------------------------------------------------------------------------------
@@ -137,30 +149,29 @@ std::optional<read_outcome> after_chunk(session& s, const beast::flat_buffer& bu
   return std::nullopt;
 }
 
-void handle(session& s, protocol::ping& m) { send(s, protocol::encode_pong(m.payload, s.ctx.clock.wall_now())); }
+void handle(session& s, protocol::ping& m) {
+  send(s, protocol::encode_pong(m.payload, s.ctx.clock.wall_now()), core::server_message::pong);
+}
 
 void handle(session& s, protocol::subscribe_dashboard& m) {
   if (m.user_id != s.user_id) {
-    send(s, protocol::encode_error({errc::subscription_failed, "you can only subscribe to your own dashboard",
-                                    "subscribe_dashboard"},
-                                   s.ctx.clock.wall_now()));
+    send_error(s, {errc::subscription_failed, "you can only subscribe to your own dashboard", "subscribe_dashboard"});
     return;
   }
   // `subscribed` is queued before the hub queues replay and dashboard_update, so they arrive in order.
-  send(s, protocol::encode_subscribed(s.user_id, s.ctx.clock.wall_now()));
+  send(s, protocol::encode_subscribed(s.user_id, s.ctx.clock.wall_now()), core::server_message::subscribed);
   auto after = m.last_event_id ? m.last_event_id : std::exchange(s.resume_from, std::nullopt);
   s.ctx.hub.subscribe(s.user_id, s.id, m.batch, after);
 }
 
 void handle(session& s, protocol::unsubscribe_dashboard& m) {
   if (m.user_id != s.user_id) {
-    send(s, protocol::encode_error({errc::subscription_failed, "you can only unsubscribe from your own dashboard",
-                                    "unsubscribe_dashboard"},
-                                   s.ctx.clock.wall_now()));
+    send_error(s, {errc::subscription_failed, "you can only unsubscribe from your own dashboard",
+                   "unsubscribe_dashboard"});
     return;
   }
   s.ctx.hub.unsubscribe(s.user_id, s.id);
-  send(s, protocol::encode_unsubscribed(s.user_id, s.ctx.clock.wall_now()));
+  send(s, protocol::encode_unsubscribed(s.user_id, s.ctx.clock.wall_now()), core::server_message::unsubscribed);
 }
 
 void handle(session& s, protocol::ack& m) {
@@ -183,15 +194,21 @@ void handle(session& s, protocol::refresh_token& m) {
   s.timer.cancel();  // the timer re-arms for the new deadline
 }
 
+core::client_message kind_of(const protocol::ping&) { return core::client_message::ping; }
+core::client_message kind_of(const protocol::subscribe_dashboard&) { return core::client_message::subscribe_dashboard; }
+core::client_message kind_of(const protocol::unsubscribe_dashboard&) { return core::client_message::unsubscribe_dashboard; }
+core::client_message kind_of(const protocol::ack&) { return core::client_message::ack; }
+core::client_message kind_of(const protocol::refresh_token&) { return core::client_message::refresh_token; }
+
 void on_message(session& s, std::string_view text) {
+  ++s.messages_in;
   const auto verdict = s.limiter.on_message(s.ctx.clock.steady_now());
   if (verdict.what == core::rate_limiter::verdict::close) {
     fail(s, {errc::rate_limited, "message rate limit exceeded repeatedly", {}}, verdict.retry_after);
     return;
   }
   if (verdict.what == core::rate_limiter::verdict::drop) {
-    send(s, protocol::encode_error({errc::rate_limited, "message dropped: rate limit exceeded", {}},
-                                   s.ctx.clock.wall_now(), verdict.retry_after));
+    send_error(s, {errc::rate_limited, "message dropped: rate limit exceeded", {}}, verdict.retry_after);
     return;
   }
   auto decoded = protocol::decode_client_message(text);
@@ -199,7 +216,12 @@ void on_message(session& s, std::string_view text) {
     fail(s, std::move(decoded.error()));
     return;
   }
-  std::visit([&s](auto& m) { handle(s, m); }, *decoded);
+  std::visit(
+      [&s](auto& m) {
+        s.ctx.metrics.client_in(kind_of(m));
+        handle(s, m);
+      },
+      *decoded);
 }
 
 asio::awaitable<void> read_loop(session& s) {
@@ -238,10 +260,18 @@ asio::awaitable<void> read_loop(session& s) {
 
 // --- the writer: the stream's only writer, so one write is in flight by construction ----------
 
+// A frame written: counted by type, and an update that ingest caused adds its latency.
+void count_written(session& s, const core::frame_tag& tag) {
+  ++s.messages_out;
+  s.ctx.metrics.server_out(tag.type);
+  if (tag.accepted != core::wall_time{}) s.ctx.metrics.delivery_latency.observe(s.ctx.clock.wall_now() - tag.accepted);
+}
+
 asio::awaitable<bool> write_item(session& s, const core::outbound& item) {
   boost::system::error_code ec;
   if (item.what == core::outbound::kind::frame) {
     std::tie(ec, std::ignore) = co_await s.ws.async_write(asio::buffer(*item.data), as_values);
+    if (!ec) count_written(s, item.tag);
   } else if (item.what == core::outbound::kind::ping) {
     std::tie(ec) = co_await s.ws.async_ping({}, as_values);
   }
@@ -253,6 +283,7 @@ asio::awaitable<void> close_with(session& s, const core::close_request& request)
     auto [ec, n] = co_await s.ws.async_write(asio::buffer(*request.last_frame), as_values);
     (void)n;
     if (ec) co_return;
+    count_written(s, {request.last_type, {}});
   }
   websocket::close_reason reason(static_cast<websocket::close_code>(request.code), request.reason);
   auto [ec] = co_await s.ws.async_close(reason, as_values);
@@ -339,10 +370,13 @@ void on_timer(const std::shared_ptr<session>& s) {
 asio::awaitable<void> reject(ws_stream& ws, const server_context& ctx, failure f, std::string remote) {
   const auto& info = protocol::info(f.code);
   ctx.log.info("upgrade from {} refused: {} ({})", remote, info.code, f.message);
+  ctx.metrics.error_sent(f.code);
+  ctx.metrics.closed(info.close_code);
   auto text = protocol::encode_error(f, ctx.clock.wall_now());
   auto [ec, n] = co_await ws.async_write(asio::buffer(text), as_values);
   (void)n;
   if (ec) co_return;
+  ctx.metrics.server_out(core::server_message::error);
   auto [close_ec] = co_await ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(info.close_code), info.code), as_values);
   (void)close_ec;
 }
@@ -394,12 +428,17 @@ void finish(session& s) {
   s.ws.control_callback();
   release_slot(s);
   const auto [requested, reason] = s.out->requested_close();
-  if (requested == 0) {
-    s.ctx.log.info("session {} user={} closed code={}", s.session_id, s.user_id, s.ws.reason().code);
-    return;
-  }
-  s.ctx.log.info("session {} user={} closed code={} reason={}{}", s.session_id, s.user_id, requested, reason,
-                 s.close_completed ? "" : " (close handshake not completed)");
+  // The peer's code; 1006 when the connection ended without a close frame (or with an empty one,
+  // which Beast does not tell apart).
+  const std::uint16_t code = requested != 0 ? requested
+                             : s.ws.reason().code != websocket::close_code::none ? static_cast<std::uint16_t>(s.ws.reason().code)
+                                                                                  : std::uint16_t{1006};
+  s.ctx.metrics.closed(code);
+  const auto lived = std::chrono::duration<double>(s.ctx.clock.steady_now() - s.connected_at).count();
+  s.ctx.log.info("session {} user={} closed code={}{}{} by={} from={} duration={:.3f}s messages_in={} messages_out={}",
+                 s.session_id, s.user_id, code, requested != 0 ? fmt::format(" reason={}", reason) : std::string(),
+                 requested != 0 && !s.close_completed ? " (close handshake not completed)" : "",
+                 requested != 0 ? "server" : "client", s.remote, lived, s.messages_in, s.messages_out);
 }
 
 // The completion of the reader and of the writer: each holds the session alive while its loop
@@ -441,8 +480,8 @@ void start(const std::shared_ptr<session>& s) {
 // The admission: handshake, token, the hub's connection limit. Then the session runs on its own
 // (start) and this coroutine's frame is freed.
 asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, request upgrade, ws_target target,
-                                     std::string remote) {
-  auto s = std::make_shared<session>(ctx, std::move(socket), std::move(remote));
+                                     std::string remote, core::steady_time started) {
+  auto s = std::make_shared<session>(ctx, std::move(socket), std::move(remote), started);
   configure(s->ws, ctx);
   if (auto [ec] = co_await s->ws.async_accept(upgrade, as_values); ec) {
     ctx.log.debug("websocket handshake with {} failed: {}", s->remote, ec.message());
@@ -492,17 +531,21 @@ asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, re
   const auto joined = co_await ctx.hub.join(s->user_id, s->id, s->out);
   if (joined == core::hub::join_result::shutting_down) {
     release_slot(*s);
+    ctx.metrics.closed(1001);
     auto [ec] = co_await s->ws.async_close(websocket::close_code::going_away, as_values);
     (void)ec;
     co_return;
   }
 
-  ctx.log.info("session {} user={} opened from {}", s->session_id, s->user_id, s->remote);
+  ctx.log.info("session {} user={} opened from {} after {:.1f} ms", s->session_id, s->user_id, s->remote,
+               std::chrono::duration<double, std::milli>(ctx.clock.steady_now() - s->connected_at).count());
   const auto heartbeat = std::chrono::duration_cast<std::chrono::seconds>(ctx.settings.liveness.ping_interval);
   bool recovered = false;
   if (s->resume_from) recovered = co_await history_covers(ctx, s->user_id, *s->resume_from);
-  send(*s, protocol::encode_connection_success(s->user_id, s->session_id, heartbeat.count(), recovered,
-                                               ctx.clock.wall_now()));
+  send(*s,
+       protocol::encode_connection_success(s->user_id, s->session_id, heartbeat.count(), recovered, ctx.clock.wall_now()),
+       core::server_message::connection_success);
+  ctx.metrics.handshake_time.observe(ctx.clock.steady_now() - s->connected_at);
   start(s);
 }
 

@@ -12,7 +12,9 @@
 
 namespace dh::net {
 
+// `started`: when the upgrade request's header had been read, for the handshake histogram and
+// the access log's duration.
 asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, request upgrade,
-                                     ws_target target, std::string remote);
+                                     ws_target target, std::string remote, core::steady_time started);
 
 }  // namespace dh::net

@@ -1,5 +1,7 @@
 #include "support/test_server.hpp"
 
+#include <doctest/doctest.h>
+
 #include "protocol/jwt.hpp"
 #include "support/redis_server.hpp"
 
@@ -129,7 +131,12 @@ test_server::~test_server() {
   for (auto& t : threads_) t.join();
   store_thread_.join();
   if (redis_) redis_->stop();  // before the hub it feeds goes
-  if (show_log()) std::fputs(log_text().c_str(), stderr);
+  const auto log = log_text();
+  if (show_log()) std::fputs(log.c_str(), stderr);
+  // No credential may reach a log line: every JWT starts with "eyJ" (base64 of '{"').
+  CHECK_MESSAGE(log.find("eyJ") == std::string::npos, "a token reached the log");
+  CHECK_MESSAGE(log.find(test_secret) == std::string::npos, "the JWT secret reached the log");
+  CHECK_MESSAGE(log.find(test_ingest_key) == std::string::npos, "the ingest key reached the log");
 }
 
 std::string test_server::log_text() const {

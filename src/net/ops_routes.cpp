@@ -1,0 +1,47 @@
+#include "net/ops_routes.hpp"
+
+#include "net/metrics_text.hpp"
+#include "net/routes.hpp"
+
+#include "dh/version.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace dh::net {
+
+namespace {
+
+namespace json = boost::json;
+
+asio::awaitable<response> status(server_context& ctx, const request& req) {
+  const auto busiest = co_await ctx.hub.busiest_users(status_top_users);
+  json::object per_user;
+  for (const auto& [user, n] : busiest) per_user[user] = n;
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(ctx.clock.steady_now() - ctx.started);
+  const bool draining = ctx.draining.load();
+  json::object doc{{"service", "dashboard-hub"},
+                   {"version", dh::version},
+                   {"status", draining ? "draining" : "running"},
+                   {"uptime_seconds", uptime.count()},
+                   {"connections", ctx.hub.connection_count()},
+                   {"active_users", ctx.hub.user_count()},
+                   {"connections_per_user", std::move(per_user)},
+                   // connections_per_user lists the busiest users only; these say how many it left out.
+                   {"connections_per_user_shown", busiest.size()},
+                   {"connections_per_user_total", ctx.hub.user_count()}};
+  co_return make_response(http::status::ok, json::serialize(doc), req.version(), req.keep_alive(), "application/json");
+}
+
+}  // namespace
+
+bool is_ops_target(std::string_view path) { return path == "/status" || path == "/metrics"; }
+
+asio::awaitable<response> handle_ops_request(server_context& ctx, const request& req, std::string_view path) {
+  if (req.method() != http::verb::get && req.method() != http::verb::head)
+    co_return make_response(http::status::method_not_allowed, "method not allowed\n", req.version(), req.keep_alive());
+  if (path == "/status") co_return co_await status(ctx, req);
+  const auto text = render_metrics(ctx.metrics, {ctx.hub.connection_count(), ctx.hub.user_count()});
+  co_return make_response(http::status::ok, text, req.version(), req.keep_alive(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+}  // namespace dh::net
