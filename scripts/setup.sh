@@ -10,9 +10,11 @@ packages=(
   libfmt-dev doctest-dev libjwt-dev libssl-dev libsqlite3-dev libhiredis-dev redis-server openssl
   prometheus-cpp-dev
 )
-# --with-tests: what only the tests use (promtool checks /metrics).
+# --with-tests: what only the tests use: promtool checks /metrics, Chromium and Node.js run the
+# browser test (a Node.js from elsewhere is kept if one is on PATH).
 if [[ "${1:-}" == --with-tests ]]; then
-  packages+=(prometheus)
+  packages+=(prometheus chromium)
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-tests
+# playwright-core for the browser test (it drives Debian's Chromium and downloads no browser).
+[ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
 echo "=== benchmark smoke (small and short: checks the tools, not speed)"
 bash scripts/bench-setup.sh go node python
 for scenario in fanout slow handshake hold curve; do

@@ -155,3 +155,32 @@ TEST_CASE("--reuse-port lets a second instance listen on the same port; without 
   lone_settings.port = first.port();
   CHECK_THROWS_AS(test_server{lone_settings}, boost::system::system_error);
 }
+
+TEST_CASE("the live dashboard page is served from the binary with its security headers") {
+  test_server srv;
+  const auto page = raw_exchange(srv.port(), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  REQUIRE(page.starts_with("HTTP/1.1 200"));
+  CHECK(page.find("Content-Type: text/html; charset=utf-8\r\n") != std::string::npos);
+  CHECK(page.find("Content-Security-Policy: default-src 'none'; script-src 'self';") != std::string::npos);
+  CHECK(page.find("X-Content-Type-Options: nosniff\r\n") != std::string::npos);
+  CHECK(page.find("Cache-Control: no-cache\r\n") != std::string::npos);
+  CHECK(page.find("Referrer-Policy: no-referrer\r\n") != std::string::npos);
+  CHECK(page.find("<script type=\"module\" src=\"/app.js\">") != std::string::npos);
+
+  const auto etag_at = page.find("ETag: ");
+  REQUIRE(etag_at != std::string::npos);
+  const auto etag = page.substr(etag_at + 6, page.find("\r\n", etag_at) - etag_at - 6);
+  const auto again = raw_exchange(srv.port(), "GET / HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag +
+                                                  "\r\nConnection: close\r\n\r\n");
+  CHECK(again.starts_with("HTTP/1.1 304"));
+  CHECK(again.find("<html") == std::string::npos);
+
+  for (const std::string file : {"/app.js", "/dashboard-client.js"}) {
+    const auto js = raw_exchange(srv.port(), "GET " + file + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK(js.starts_with("HTTP/1.1 200"));
+    CHECK(js.find("Content-Type: text/javascript; charset=utf-8\r\n") != std::string::npos);
+  }
+  CHECK(http_get(srv.port(), "/style.css").status == 200);
+  CHECK(http_post(srv.port(), "/", "x").status == 405);
+  CHECK(http_get(srv.port(), "/index.html").status == 404);  // one name per file
+}

@@ -1,5 +1,7 @@
 #include "net/routes.hpp"
 
+#include "net/web_page.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
@@ -107,6 +109,7 @@ response handle_http_request(const request& req, const server_context& ctx) {
     if (!ctx.events.available()) return text_response(req, http::status::service_unavailable, "store unavailable\n");
     return text_response(req, http::status::ok, "ready\n");
   }
+  if (auto page = serve_web_page(req, path)) return std::move(*page);
   if (match_ws_target(req.target())) {
     return text_response(req, http::status::upgrade_required, "this endpoint needs a WebSocket upgrade\n");
   }

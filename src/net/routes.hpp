@@ -38,7 +38,8 @@ std::string serialized_origin(std::string_view origin);
 // allowed origins are compared as given: the server serialises them once, at construction.
 bool origin_allowed(const request& req, const server_settings& settings);
 
-// Answers a non-upgrade request: /health, /ready, 404 otherwise (net/ops_routes: /status, /metrics).
+// Answers a non-upgrade request: /health, /ready, the page (net/web_page), 404 otherwise
+// (net/ops_routes answers /status and /metrics).
 response handle_http_request(const request& req, const server_context& ctx);
 
 }  // namespace dh::net

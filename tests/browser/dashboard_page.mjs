@@ -1,0 +1,154 @@
+// dashboard_page.mjs — the live dashboard page in a real browser: Debian's headless Chromium,
+// driven by playwright-core, against the real binary on loopback. It opens the page with a token,
+// sees "connected" and the counts, watches posted events change them, restarts the server and sees
+// "reconnecting" and then the updates posted meanwhile, and refreshes a short-lived token through
+// the client's hook without reconnecting. Screenshots go to DH_SCREENSHOTS.
+//   DH_BINARY=build/debug/dashboard-hub DH_SCREENSHOTS=build/debug/screenshots node dashboard_page.mjs
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const binary = process.env.DH_BINARY;
+const shots = process.env.DH_SCREENSHOTS ?? join(tmpdir(), 'dh-screenshots');
+assert.ok(binary, 'set DH_BINARY to the dashboard-hub executable');
+mkdirSync(shots, { recursive: true });
+
+const secret = 'browser-test-secret-0123456789abcdefghij';
+const ingestKey = 'browser-test-ingest-key-0123456789';
+const env = { ...process.env, DASHBOARD_JWT_SECRET: secret, DASHBOARD_INGEST_KEY: ingestKey };
+const dataDir = mkdtempSync(join(tmpdir(), 'dh-browser-'));
+const WAIT = { timeout: 15000 };
+
+function mint(user, ttl) {
+  return execFileSync(binary, ['token', '--user', user, '--ttl', ttl], { env }).toString().trim();
+}
+
+// Starts the binary (durable, in dataDir) and resolves with its port once it listens.
+function startServer(port = 0) {
+  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--data-dir', dataDir,
+    '--jwt-leeway', '0s', '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server did not start within 15 s')), 15000);
+    let seen = '';
+    child.stdout.on('data', (chunk) => {
+      seen += chunk;
+      const m = seen.match(/listening on [^\s]*:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]) });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the server exited with ${code} before listening`)));
+  });
+}
+
+function stopServer(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
+
+async function post(port, events) {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/events`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ingestKey}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(events),
+  });
+  assert.equal(res.status, 202, await res.text());
+}
+
+const task = (id, title, owner, extra = {}) => ({ id, title, status: false, priority: 'medium', userId: owner, ...extra });
+
+async function expectText(page, selector, text) {
+  await page.waitForFunction(([s, t]) => document.querySelector(s)?.textContent === t, [selector, text], WAIT);
+}
+
+async function expectState(page, state) {
+  await page.waitForSelector(`#state[data-state="${state}"]`, WAIT);
+}
+
+let server = null;
+let browser = null;
+try {
+  server = await startServer();
+  const { port } = server;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const page = await browser.newPage({ viewport: { width: 900, height: 720 } });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+
+  // 1. Connected, counts shown.
+  await page.goto(`http://127.0.0.1:${port}/?token=${mint('1', '1h')}`);
+  await expectState(page, 'connected');
+  await expectText(page, '#total', '0');
+  assert.equal(new URL(page.url()).search, '', 'the token leaves the address bar');
+
+  // 2. Posted events change the counts and the list; a task shared by user 2 is marked.
+  await post(port, [
+    { action: 'created', userId: 1, task: task(1, 'Write the report', 1) },
+    { action: 'created', userId: 1, task: task(2, 'Book the room', 1, { status: true }) },
+    { action: 'created', userId: 2, sharedWith: [1], task: task(3, 'Review the budget', 2) },
+  ]);
+  await expectText(page, '#total', '3');
+  await expectText(page, '#completed', '1');
+  await expectText(page, '#pending', '2');
+  await page.waitForFunction(() => document.querySelectorAll('#tasks li').length === 3, null, WAIT);
+  assert.equal(await page.locator('#tasks li .badge.shared').count(), 1);
+  assert.match(await page.locator('#tasks li', { hasText: 'Review the budget' }).innerText(), /shared by 2/);
+  await page.screenshot({ path: join(shots, '1-connected-with-tasks.png') });
+
+  // 3. The server restarts: the page says so, comes back, and shows what was posted meanwhile.
+  assert.equal(await stopServer(server.child), 0);
+  await expectState(page, 'reconnecting');
+  await page.screenshot({ path: join(shots, '2-reconnecting.png') });
+  server = await startServer(port);
+  await post(port, [
+    { action: 'updated', userId: 1, task: task(1, 'Write the report', 1, { status: true }) },
+    { action: 'created', userId: 1, task: task(4, 'Posted while the page was away', 1) },
+  ]);
+  await expectState(page, 'connected');
+  await expectText(page, '#total', '4');
+  await expectText(page, '#completed', '2');
+  await page.waitForFunction(() => [...document.querySelectorAll('#tasks li .title')]
+    .some((e) => e.textContent === 'Posted while the page was away'), null, WAIT);
+  await page.screenshot({ path: join(shots, '3-back-after-restart.png') });
+
+  // 4. A token that expires in 4 s is refreshed through the hook, on the same session.
+  let refreshes = 0;
+  await page.exposeFunction('dashboardRefreshToken', () => { refreshes += 1; return mint('1', '1h'); });
+  const shortToken = mint('1', '4s');
+  const shortExp = JSON.parse(Buffer.from(shortToken.split('.')[1], 'base64url').toString()).exp;
+  await page.goto(`http://127.0.0.1:${port}/?token=${shortToken}`);
+  await expectState(page, 'connected');
+  await page.waitForFunction(() => document.querySelectorAll('#tasks li').length === 4, null, WAIT);
+  const session = await page.getAttribute('#state', 'data-session');
+  await page.waitForSelector('#state[data-token-exp]', WAIT);
+  await page.evaluate(() => {
+    window.stateChanges = [];
+    window.dashboardClient.on('state', (s) => window.stateChanges.push(s.state));
+  });
+  // Past the first token's expiry (and the server's zero leeway), the session must still serve.
+  await page.waitForFunction((exp) => Date.now() > exp * 1000 + 1500, shortExp, WAIT);
+  await post(port, [{ action: 'created', userId: 1, task: task(5, 'After the first token expired', 1) }]);
+  await expectText(page, '#total', '5');
+  // The reloaded page rebuilt its list from the history the server replayed.
+  await page.waitForFunction(() => document.querySelectorAll('#tasks li').length === 5, null, WAIT);
+  assert.equal(await page.getAttribute('#state', 'data-session'), session, 'same session: no reconnect');
+  assert.deepEqual(await page.evaluate(() => window.stateChanges), [], 'the state never left "connected"');
+  assert.equal(await page.getAttribute('#state', 'data-state'), 'connected');
+  assert.ok(refreshes >= 1, 'the hook was asked for a token');
+  await page.screenshot({ path: join(shots, '4-token-refreshed.png') });
+
+  assert.deepEqual(pageErrors, [], 'no errors in the page (CSP violations included)');
+  console.log(`browser test passed; screenshots in ${shots}`);
+} finally {
+  await browser?.close();
+  if (server) await stopServer(server.child);
+  rmSync(dataDir, { recursive: true, force: true });
+}
