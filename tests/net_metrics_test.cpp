@@ -79,7 +79,9 @@ json::object status_of(const test_server& srv) {
 }  // namespace
 
 TEST_CASE("/metrics counters move by exactly what the clients did") {
-  test_server srv;
+  auto settings = default_settings();
+  settings.max_ingest_bytes = 4096;
+  test_server srv(settings);
   const auto before = scrape(srv);
 
   ws_client watcher;
@@ -103,6 +105,11 @@ TEST_CASE("/metrics counters move by exactly what the clients did") {
   // The statistics that task changed follow within the debounce interval.
   read_until(watcher, [](const json::object& m) { return type_of(m) == "dashboard_update"; });
   REQUIRE(http_post(srv.port(), "/api/v1/events", "[]", {{"Authorization", "Bearer wrong-key"}}).status == 401);
+  REQUIRE(http_post(srv.port(), "/api/v1/events", "{\"action\":1}", {{"Authorization", std::string("Bearer ") + test_ingest_key}})
+              .status == 400);
+  const std::string too_big(settings.max_ingest_bytes + 1, ' ');
+  REQUIRE(http_post(srv.port(), "/api/v1/events", too_big, {{"Authorization", std::string("Bearer ") + test_ingest_key}})
+              .status == 413);
   watcher.send_text("{not json");
   expect_error_then_close(watcher, "INVALID_MESSAGE", 1008);
 
@@ -122,6 +129,8 @@ TEST_CASE("/metrics counters move by exactly what the clients did") {
       {sample("closes_total", "code", "1008"), 1},
       {sample("ingest_requests_total", "status", "202"), 1},
       {sample("ingest_requests_total", "status", "401"), 1},
+      {sample("ingest_requests_total", "status", "400"), 1},
+      {sample("ingest_requests_total", "status", "413"), 1},
       {sample("ingest_events_total", "result", "applied"), 1},
       {sample("delivery_latency_seconds_count"), 1},
       {sample("handshake_duration_seconds_count"), 5},
