@@ -174,6 +174,18 @@ TEST_CASE("the live dashboard page is served from the binary with its security h
                                                   "\r\nConnection: close\r\n\r\n");
   CHECK(again.starts_with("HTTP/1.1 304"));
   CHECK(again.find("<html") == std::string::npos);
+  CHECK(again.find("Content-Length") == std::string::npos);
+  // The weak form and a list match too (a proxy that compresses marks the tag weak).
+  const auto weak = raw_exchange(srv.port(), "GET / HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"other\", W/" + etag +
+                                                 "\r\nConnection: close\r\n\r\n");
+  CHECK(weak.starts_with("HTTP/1.1 304"));
+
+  // HEAD: the GET's headers, Content-Length included, and no body.
+  const auto head = raw_exchange(srv.port(), "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  REQUIRE(head.starts_with("HTTP/1.1 200"));
+  const auto body_at = page.find("\r\n\r\n") + 4;
+  CHECK(head.find("Content-Length: " + std::to_string(page.size() - body_at) + "\r\n") != std::string::npos);
+  CHECK(head.substr(head.find("\r\n\r\n") + 4).empty());
 
   for (const std::string file : {"/app.js", "/dashboard-client.js"}) {
     const auto js = raw_exchange(srv.port(), "GET " + file + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");

@@ -1,4 +1,4 @@
-// app.js — the live dashboard page: takes a token (?token= or the form), connects through the
+// app.js — the live dashboard page: takes a token (#token=, ?token= or the form), connects through the
 // reference client, and shows the connection state, the three counts and the task list.
 import { DashboardClient, decodeToken } from '/dashboard-client.js';
 
@@ -122,8 +122,18 @@ $('connect').addEventListener('submit', (e) => {
   if (token) connect(token);
 });
 
-const fromQuery = new URLSearchParams(location.search).get('token');
-if (fromQuery) {
-  history.replaceState(null, '', location.pathname);  // the token leaves the address bar and history
-  connect(fromQuery);
+// The token comes in the fragment (#token=…), which the browser never sends to a server or a
+// proxy's access log; ?token= works too. Either way it leaves the address bar and the history.
+function tokenFromAddress() {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? new URLSearchParams(location.search).get('token');
+  if (token) history.replaceState(null, '', location.pathname);
+  return token;
 }
+
+function connectFromAddress() {
+  const token = tokenFromAddress();
+  if (token) connect(token);
+}
+
+window.addEventListener('hashchange', connectFromAddress);
+connectFromAddress();

@@ -9,11 +9,14 @@ const DEFAULTS = {
   maxBackoffMs: 30000,     // ...up to this
   pingIntervalMs: 25000,   // an application ping; the server's WebSocket pings are invisible here
   ackDelayMs: 1000,        // acks are cumulative: one per this interval covers all updates seen
+  ackEvery: 250,           // ...or sooner once this many wait (the server allows 1,000 unacked)
   refreshLeadMs: 60000,    // ask for a fresh token this long before `exp`
 };
 
 // Close codes after which reconnecting with the same token cannot help.
 const FATAL_CLOSES = new Set([4001, 4004]);
+const MAX_TIMER_MS = 2 ** 31 - 1;  // setTimeout fires at once beyond this
+const MIN_REFRESH_GAP_MS = 1000;   // a hook that keeps returning short tokens cannot spin
 
 // The claims of a JWT, without verifying it (the server does that): for `exp` and `sub`.
 export function decodeToken(token) {
@@ -49,6 +52,9 @@ export class DashboardClient {
     this.attempt = 0;
     this.timers = {};
     this.pendingAck = null;
+    this.unacked = 0;
+    this.lastAckAt = 0;
+    this.lastSlowCut = -Infinity;
     this.stopped = true;
   }
 
@@ -66,10 +72,17 @@ export class DashboardClient {
   }
 
   stop() {
+    this.flushAck();
     this.stopped = true;
     this.clearTimers();
-    this.flushAck();
-    if (this.socket) this.socket.close(1000, 'client stopped');
+    clearTimeout(this.timers.ack);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      // Frames still on their way must not reach the listeners any more.
+      socket.onmessage = socket.onclose = null;
+      socket.close(1000, 'client stopped');
+    }
     this.setState('stopped');
   }
 
@@ -116,6 +129,7 @@ export class DashboardClient {
   }
 
   receive(data) {
+    if (this.stopped) return;
     let message;
     try {
       message = JSON.parse(data);
@@ -159,14 +173,21 @@ export class DashboardClient {
     this.emit('task', update);
     if (update.id === undefined) return;
     this.pendingAck = this.lastEventId;
-    // One cumulative ack per interval keeps well under the server's 10 messages/s.
-    if (!this.timers.ack) this.timers.ack = setTimeout(() => this.flushAck(), this.options.ackDelayMs);
+    this.unacked += 1;
+    // One cumulative ack per interval keeps well under the server's 10 messages/s; a burst is
+    // acked sooner (at most every 100 ms), before it fills the server's window of 1,000.
+    if (this.unacked >= this.options.ackEvery && Date.now() - this.lastAckAt >= 100) this.flushAck();
+    else if (!this.timers.ack) this.timers.ack = setTimeout(() => this.flushAck(), this.options.ackDelayMs);
   }
 
   flushAck() {
     clearTimeout(this.timers.ack);
     this.timers.ack = null;
-    if (this.pendingAck !== null && this.send('ack', { id: this.pendingAck })) this.pendingAck = null;
+    if (this.pendingAck !== null && this.send('ack', { id: this.pendingAck })) {
+      this.pendingAck = null;
+      this.unacked = 0;
+      this.lastAckAt = Date.now();
+    }
   }
 
   schedulePing() {
@@ -186,23 +207,28 @@ export class DashboardClient {
     clearTimeout(this.timers.refresh);
     if (!this.options.refreshToken) return;
     const exp = decodeToken(this.token).exp;
-    if (!exp) return;
-    const wait = Math.max(0, exp * 1000 - Date.now() - this.options.refreshLeadMs);
+    if (typeof exp !== 'number') return;  // a token without exp never needs refreshing
+    const due = exp * 1000 - Date.now() - this.options.refreshLeadMs;
+    const wait = Math.min(MAX_TIMER_MS, Math.max(MIN_REFRESH_GAP_MS, due));
     this.timers.refresh = setTimeout(() => this.refresh(), wait);
   }
 
   async refresh() {
+    const before = decodeToken(this.token).exp;
     let fresh;
     try {
       fresh = await this.options.refreshToken();
     } catch (e) {
+      fresh = null;
       this.emit('error', { code: 'REFRESH_FAILED', message: String(e) });
-      return;
     }
-    if (!fresh) return;
-    this.token = fresh;  // also used by the next reconnect
-    if (this.send('refresh_token', { token: fresh })) this.emit('refreshed', decodeToken(fresh));
-    this.scheduleRefresh();
+    if (this.stopped) return;
+    // Only a token that lives longer is worth sending; otherwise ask again at the next gap.
+    if (fresh && fresh !== this.token && !(decodeToken(fresh).exp <= before)) {
+      this.token = fresh;  // also used by the next reconnect
+      if (this.send('refresh_token', { token: fresh })) this.emit('refreshed', decodeToken(fresh));
+    }
+    if (this.state === 'connected') this.scheduleRefresh();
   }
 
   clearTimers() {
@@ -212,11 +238,15 @@ export class DashboardClient {
     this.timers.reconnect = this.timers.ping = this.timers.refresh = null;
   }
 
-  // Full jitter over the doubling delay, so many clients cut at once do not return at once.
+  // A delay doubling from minBackoffMs to maxBackoffMs, spread by up to half of it at random so
+  // that many clients cut at once do not return at once; always within [min, max].
   backoff() {
-    const ceiling = Math.min(this.options.maxBackoffMs, this.options.minBackoffMs * 2 ** this.attempt);
+    const { minBackoffMs: min, maxBackoffMs: max } = this.options;
+    const base = Math.min(max, min * 2 ** this.attempt);
     this.attempt += 1;
-    return ceiling / 2 + Math.random() * (ceiling / 2);
+    const low = Math.min(base, max / 1.5);
+    const high = Math.min(base * 1.5, max);
+    return low + Math.random() * (high - low);
   }
 
   async closed(socket, code, reason) {
@@ -229,16 +259,26 @@ export class DashboardClient {
       this.setState('disconnected', { code, reason });
       return;
     }
-    if (code === 4002 && this.options.refreshToken) {
+    if (code === 4002) {
+      // AUTH_EXPIRED: only a new token can help; without one the client stops here.
+      let fresh = null;
       try {
-        this.token = (await this.options.refreshToken()) ?? this.token;
+        fresh = this.options.refreshToken ? await this.options.refreshToken() : null;
       } catch {
-        // reconnects with the old token, and hears AUTH_EXPIRED again
+        fresh = null;
       }
+      if (this.stopped) return;
+      if (!fresh || fresh === this.token) {
+        this.setState('disconnected', { code, reason: reason || 'the token expired' });
+        return;
+      }
+      this.token = fresh;
     }
     this.setState('reconnecting', { code, reason });
-    // SLOW_CONSUMER: come straight back and resume; everything else waits its backoff.
-    const delay = code === 4013 ? 0 : this.backoff();
+    // SLOW_CONSUMER: come straight back and resume, once; cut again within 30 s, back off.
+    const straightBack = code === 4013 && Date.now() - this.lastSlowCut > 30000;
+    if (code === 4013) this.lastSlowCut = Date.now();
+    const delay = straightBack ? 0 : this.backoff();
     this.timers.reconnect = setTimeout(() => this.connect(), delay);
   }
 }

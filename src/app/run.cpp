@@ -51,7 +51,7 @@ void print_dev_banner(const config& cfg, std::uint16_t port) {
   if (token) {
     fmt::print("  sample token for user 1 (24h):\n    {}\n", *token);
     fmt::print("  connect:\n    ws://{}:{}/ws/dashboard/1?token={}\n", host, port, *token);
-    fmt::print("  watch it live in a browser:\n    http://{}:{}/?token={}\n", host, port, *token);
+    fmt::print("  watch it live in a browser:\n    http://{}:{}/#token={}\n", host, port, *token);
   } else {
     fmt::print("  (no sample token: {})\n", token.error().message);
   }

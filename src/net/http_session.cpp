@@ -180,6 +180,8 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
       res = co_await handle_ops_request(ctx, req, path);
     else
       res = handle_http_request(req, ctx);
+    // HEAD: the GET's headers (its Content-Length included), without the body.
+    if (req.method() == http::verb::head) res.body().clear();
     const bool keep_alive = res.keep_alive();
     if (!co_await write_response(stream, std::move(res))) co_return;
     if (!keep_alive) {

@@ -101,14 +101,14 @@ std::string render_metrics(const core::metrics& m, const metrics_gauges& gauges)
   std::vector<std::pair<std::string, std::uint64_t>> errors;
   for (std::size_t i = 1; i < m.errors.size(); ++i)
     errors.emplace_back(std::string(protocol::info(static_cast<protocol::errc>(i)).code), m.errors[i].value());
-  families.push_back(labelled_counter("errors_total", "Error envelopes sent to clients, by error code.", "code", errors));
+  families.push_back(labelled_counter("errors_total", "Errors raised to clients (an error envelope queued, or a refused upgrade), by error code.", "code", errors));
 
   std::vector<std::pair<std::string, std::uint64_t>> closes;
   for (std::size_t i = 0; i < core::known_close_codes.size(); ++i)
     closes.emplace_back(std::to_string(core::known_close_codes[i]), m.closes[i].value());
   closes.emplace_back("other", m.closes.back().value());
   families.push_back(labelled_counter("closes_total",
-                                      "WebSocket sessions ended, by close code (1006: no close frame).", "code", closes));
+                                      "WebSocket sessions ended, by close code (1005: a close frame without a code; 1006: none).", "code", closes));
 
   families.push_back(counter("slow_consumer_drops_total", "Sessions cut because they did not keep up (SLOW_CONSUMER).",
                              m.slow_consumer_drops.value()));
@@ -124,11 +124,11 @@ std::string render_metrics(const core::metrics& m, const metrics_gauges& gauges)
                                       {{"applied", m.events_applied.value()}, {"ignored", m.events_ignored.value()}}));
 
   families.push_back(histogram("delivery_latency_seconds",
-                               "From ingest accepting an event to its frame being written to a socket, per delivery.",
+                               "From ingest accepting an update to the frame carrying it being written to a socket, per frame (a task_batch counts once, from its oldest update).",
                                m.delivery_latency));
   families.push_back(histogram("handshake_duration_seconds",
                                "From the upgrade request to connection_success being queued.", m.handshake_time));
-  families.push_back(histogram("store_commit_duration_seconds", "An ingest batch's apply until it is durable.",
+  families.push_back(histogram("store_commit_duration_seconds", "An ingest request's wait until its events are durable, group commit included.",
                                m.store_commit_time));
 
   return prometheus::TextSerializer().Serialize(families);

@@ -13,8 +13,28 @@ namespace {
 
 namespace json = boost::json;
 
+// Below this many users a reading of the hub costs microseconds and /status is always current.
+constexpr std::size_t cached_above_users = 1000;
+
+// The busiest users, read from the hub at most once a second once there are many: /status needs
+// no credentials, and each reading walks every user on the hub's strand, which fan-out shares.
+asio::awaitable<std::vector<std::pair<std::string, std::size_t>>> busiest_users(server_context& ctx) {
+  if (ctx.hub.user_count() <= cached_above_users) co_return co_await ctx.hub.busiest_users(status_top_users);
+  const auto now = ctx.clock.steady_now();
+  {
+    std::lock_guard lock(ctx.status_cache.mutex);
+    if (ctx.status_cache.read_at && now - *ctx.status_cache.read_at < std::chrono::seconds(1))
+      co_return ctx.status_cache.busiest;
+  }
+  auto busiest = co_await ctx.hub.busiest_users(status_top_users);
+  std::lock_guard lock(ctx.status_cache.mutex);
+  ctx.status_cache.read_at = now;
+  ctx.status_cache.busiest = busiest;
+  co_return busiest;
+}
+
 asio::awaitable<response> status(server_context& ctx, const request& req) {
-  const auto busiest = co_await ctx.hub.busiest_users(status_top_users);
+  const auto busiest = co_await busiest_users(ctx);
   json::object per_user;
   for (const auto& [user, n] : busiest) per_user[user] = n;
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(ctx.clock.steady_now() - ctx.started);
@@ -37,8 +57,11 @@ asio::awaitable<response> status(server_context& ctx, const request& req) {
 bool is_ops_target(std::string_view path) { return path == "/status" || path == "/metrics"; }
 
 asio::awaitable<response> handle_ops_request(server_context& ctx, const request& req, std::string_view path) {
-  if (req.method() != http::verb::get && req.method() != http::verb::head)
-    co_return make_response(http::status::method_not_allowed, "method not allowed\n", req.version(), req.keep_alive());
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = make_response(http::status::method_not_allowed, "method not allowed\n", req.version(), req.keep_alive());
+    res.set(http::field::allow, "GET, HEAD");
+    co_return res;
+  }
   if (path == "/status") co_return co_await status(ctx, req);
   const auto text = render_metrics(ctx.metrics, {ctx.hub.connection_count(), ctx.hub.user_count()});
   co_return make_response(http::status::ok, text, req.version(), req.keep_alive(), "text/plain; version=0.0.4; charset=utf-8");

@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,11 @@ struct server_context {
   core::event_store& events;   // ingest, statistics and history; never blocks a network thread
   core::metrics& metrics;
   core::steady_time started;   // for /status's uptime
+  struct {
+    std::mutex mutex;
+    std::optional<core::steady_time> read_at;
+    std::vector<std::pair<std::string, std::size_t>> busiest;
+  } status_cache;  // /status's busiest users, read from the hub at most once a second
   std::atomic<bool> draining{false};
   // WebSocket sessions whose socket is still open, from the upgrade on. The hub's count drops as
   // soon as a session starts to close (its slot is free again); this one when the socket is gone,

@@ -70,6 +70,7 @@ struct session {
   bool stopped = false;
   bool slot_released = false;  // the hub no longer counts this session against its user's limit
   bool close_completed = false;  // our close frame went out and the peer answered it
+  bool peer_sent_close = false;  // a close frame arrived (with or without a code)
   core::steady_time connected_at;  // the upgrade request was read: handshake time, duration
   std::uint32_t messages_in = 0;   // for the access log
   std::uint32_t messages_out = 0;
@@ -428,11 +429,12 @@ void finish(session& s) {
   s.ws.control_callback();
   release_slot(s);
   const auto [requested, reason] = s.out->requested_close();
-  // The peer's code; 1006 when the connection ended without a close frame (or with an empty one,
-  // which Beast does not tell apart).
+  // Else the peer's code: 1005 for a close frame without one, 1006 for no close frame at all.
+  const auto peer_code = static_cast<std::uint16_t>(s.ws.reason().code);
   const std::uint16_t code = requested != 0 ? requested
-                             : s.ws.reason().code != websocket::close_code::none ? static_cast<std::uint16_t>(s.ws.reason().code)
-                                                                                  : std::uint16_t{1006};
+                             : peer_code != 0 ? peer_code
+                             : s.peer_sent_close ? std::uint16_t{1005}
+                                                 : std::uint16_t{1006};
   s.ctx.metrics.closed(code);
   const auto lived = std::chrono::duration<double>(s.ctx.clock.steady_now() - s.connected_at).count();
   s.ctx.log.info("session {} user={} closed code={}{}{} by={} from={} duration={:.3f}s messages_in={} messages_out={}",
@@ -458,8 +460,10 @@ void start(const std::shared_ptr<session>& s) {
   // The session owns the stream, so the raw pointer outlives the callback (finish() clears it).
   s->ws.control_callback([raw = s.get()](websocket::frame_type kind, beast::string_view) {
     // A close frame: Beast answers it, but its read ends only when the peer's TCP side does.
-    if (kind == websocket::frame_type::close)
+    if (kind == websocket::frame_type::close) {
+      raw->peer_sent_close = true;
       release_slot(*raw);
+    }
     else
       raw->live.on_pong(raw->ctx.clock.steady_now());
   });

@@ -84,10 +84,10 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
 
   // 1. Connected, counts shown.
-  await page.goto(`http://127.0.0.1:${port}/?token=${mint('1', '1h')}`);
+  await page.goto(`http://127.0.0.1:${port}/#token=${mint('1', '1h')}`);
   await expectState(page, 'connected');
   await expectText(page, '#total', '0');
-  assert.equal(new URL(page.url()).search, '', 'the token leaves the address bar');
+  assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar');
 
   // 2. Posted events change the counts and the list; a task shared by user 2 is marked.
   await post(port, [
@@ -119,12 +119,13 @@ try {
     .some((e) => e.textContent === 'Posted while the page was away'), null, WAIT);
   await page.screenshot({ path: join(shots, '3-back-after-restart.png') });
 
-  // 4. A token that expires in 4 s is refreshed through the hook, on the same session.
+  // 4. A token that expires in 6 s is refreshed through the hook, on the same session.
   let refreshes = 0;
   await page.exposeFunction('dashboardRefreshToken', () => { refreshes += 1; return mint('1', '1h'); });
-  const shortToken = mint('1', '4s');
+  const shortToken = mint('1', '6s');
   const shortExp = JSON.parse(Buffer.from(shortToken.split('.')[1], 'base64url').toString()).exp;
-  await page.goto(`http://127.0.0.1:${port}/?token=${shortToken}`);
+  await page.goto('about:blank');  // a fresh load, not a fragment change
+  await page.goto(`http://127.0.0.1:${port}/?token=${shortToken}`);  // the query string works too
   await expectState(page, 'connected');
   await page.waitForFunction(() => document.querySelectorAll('#tasks li').length === 4, null, WAIT);
   const session = await page.getAttribute('#state', 'data-session');
