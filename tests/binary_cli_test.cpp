@@ -10,11 +10,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
 #include <unistd.h>
 
 using namespace dh::test;
@@ -331,4 +337,107 @@ TEST_CASE("the access log has every upgrade and close, and no log line holds a c
   CHECK_MESSAGE(line.find("messages_in=2 messages_out=2") != std::string::npos, line);
   CHECK_MESSAGE(line.find(" duration=") != std::string::npos, line);
   CHECK(log.find("upgrade from 127.0.0.1:") != std::string::npos);  // the forged one, refused
+}
+
+// Issue 13, crash safety: kill -9 at moments the test does not choose, while batches stream in.
+// Each batch creates five tasks (ids batch*10 .. batch*10+4) for one user, so the history says
+// which batches are there and whether any is there in part.
+TEST_CASE("20 kill -9 during a stream of ingest batches: every answered batch is there, whole, ids increasing") {
+  const auto dir = std::filesystem::temp_directory_path() / ("dh-binary-kills-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string key = "binary-test-ingest-key-kills";
+  const std::map<std::string, std::string> env{{"DASHBOARD_JWT_SECRET", secret}, {"DASHBOARD_INGEST_KEY", key}};
+  const std::vector<std::string> args = {"--port", "0", "--bind", "127.0.0.1", "--data-dir", dir.string(),
+                                         "--log-level", "warn"};
+  constexpr int per_batch = 5, kills = 20;
+  std::random_device seed_source;
+  const auto seed = seed_source();
+  MESSAGE("seed " << seed);
+  std::mt19937 rng(seed);
+
+  std::mutex mutex;
+  std::condition_variable more_answered;
+  std::set<int> answered;  // batches that got their 202
+  int next_batch = 0;
+  auto batch_body = [](int batch) {
+    std::string body = "[";
+    for (int i = 0; i < per_batch; ++i)
+      body += fmt::format(R"({}{{"action":"created","userId":"k","task":{{"id":{},"status":false}}}})", i ? "," : "",
+                          batch * 10 + i);
+    return body + "]";
+  };
+  for (int round = 0; round < kills; ++round) {
+    child_process server(with_binary(args), env);
+    const auto port = port_from_banner(server.read_line().value_or(""));
+    // Two posters keep batches in flight; the kill comes once a random number more are answered.
+    const auto target = [&] {
+      std::lock_guard lock(mutex);
+      return answered.size() + std::uniform_int_distribution<std::size_t>(1, 6)(rng);
+    }();
+    std::atomic<bool> killed{false};
+    auto post_until_killed = [&] {
+      while (!killed) {
+        int batch = 0;
+        {
+          std::lock_guard lock(mutex);
+          batch = next_batch++;
+        }
+        int status = 0;
+        try {
+          status = http_post(port, "/api/v1/events", batch_body(batch), {{"Authorization", "Bearer " + key}}).status;
+        } catch (const std::exception&) {
+          status = 0;  // refused or reset: the server is gone
+        }
+        if (status != 202) return;
+        std::lock_guard lock(mutex);
+        answered.insert(batch);
+        more_answered.notify_all();
+      }
+    };
+    std::jthread a(post_until_killed), b(post_until_killed);
+    {
+      std::unique_lock lock(mutex);
+      REQUIRE(more_answered.wait_for(lock, std::chrono::seconds(30), [&] { return answered.size() >= target; }));
+    }
+    server.signal(SIGKILL);
+    server.wait();
+    killed = true;
+  }
+
+  child_process last(with_binary(args), env);
+  const auto port = port_from_banner(last.read_line().value_or(""));
+  const auto token = trim(run_binary(with_binary({"token", "--user", "k"}), {{"DASHBOARD_JWT_SECRET", secret}}).out);
+  const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + token}};
+  std::map<int, int> events_of_batch;
+  std::uint64_t previous_id = 0;
+  for (std::uint64_t since = 0;;) {
+    const auto page = json::parse(http_get(port, fmt::format("/api/v1/users/k/events?since={}&limit=1000", since), auth).body).as_object();
+    REQUIRE(page.at("complete") == json::value(true));
+    const auto& events = page.at("events").as_array();
+    if (events.empty()) break;
+    for (const auto& e : events) {
+      const auto id = std::stoull(std::string(e.at("id").as_string()));
+      CHECK(id > previous_id);  // unique and increasing
+      previous_id = id;
+      ++events_of_batch[static_cast<int>(e.at("payload").at("taskId").as_int64() / 10)];
+    }
+    since = previous_id;
+  }
+  std::size_t whole = 0;
+  for (const auto& [batch, n] : events_of_batch) {
+    CAPTURE(batch);
+    CHECK(n == per_batch);  // never half-applied
+    whole += n == per_batch ? 1 : 0;
+  }
+  for (const int batch : answered) {
+    CAPTURE(batch);
+    CHECK(events_of_batch.count(batch) == 1);  // every 202 survived
+  }
+  const auto stats = json::parse(http_get(port, "/api/v1/users/k/dashboard", auth).body).as_object();
+  CHECK(stats.at("totalTasks") == json::value(events_of_batch.size() * per_batch));
+  CHECK(stats.at("lastEventId") == json::value(std::to_string(previous_id)));
+  MESSAGE(answered.size() << " batches answered 202, " << whole << " present after " << kills << " kills");
+  last.signal(SIGTERM);
+  CHECK(last.wait() == 0);
+  std::filesystem::remove_all(dir);
 }
