@@ -216,3 +216,32 @@ TEST_CASE("/status lists the 100 busiest users and says how many there are") {
   CHECK(status.at("connections_per_user_shown") == json::value(100));
   CHECK(status.at("connections_per_user_total") == json::value(102));
 }
+
+TEST_CASE("past --max-connections an upgrade gets 503 with Retry-After, and the sessions held stay served") {
+  auto settings = default_settings();
+  settings.max_connections = 2;
+  test_server srv(settings);
+  const auto before = scrape(srv);
+  ws_client a, b;
+  open_session(a, srv, "c1");
+  open_session(b, srv, "c2");
+  ws_client third;
+  int status = 0;
+  CHECK_FALSE(third.connect(srv.port(), srv.ws_target("c3", make_token("c3")), {}, &status));
+  CHECK(status == 503);
+  const auto raw = raw_exchange(srv.port(), "GET " + srv.ws_target("c3", make_token("c3")) +
+                                                " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  CHECK(raw.starts_with("HTTP/1.1 503"));
+  CHECK(raw.find("Retry-After: 5\r\n") != std::string::npos);
+  a.send_ping();
+  CHECK(type_of(a.read_json()) == "pong");
+  CHECK(changes(before, scrape(srv), {{sample("upgrades_refused_full_total"), 2}}).at(sample("upgrades_refused_full_total")) == 2);
+
+  REQUIRE(b.close());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (srv.server().connection_count() > 1 && std::chrono::steady_clock::now() < deadline) {
+  }
+  ws_client again;
+  open_session(again, srv, "c3");  // a slot came free
+}

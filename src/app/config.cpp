@@ -25,6 +25,7 @@ namespace {
 struct raw_options {
   std::string port = "8000", bind = "0.0.0.0", threads;
   std::string jwt_secret, jwt_public_key, jwt_private_key, jwt_issuer, jwt_audience, jwt_leeway = "30s";
+  std::string max_connections = "100000";
   std::string max_conns = "5", rate_limit = "10", idle_timeout = "600", ping_interval = "30";
   std::string max_message_bytes = "65536", handshake_timeout = "10s", drain_timeout = "10s";
   std::string max_queued_bytes = "4194304", max_queued_frames = "1024";
@@ -47,6 +48,7 @@ po::options_description server_options(raw_options& o) {
       ("bind", po::value(&o.bind)->default_value(o.bind), "address to listen on")
       ("reuse-port", po::bool_switch(&o.reuse_port), "SO_REUSEPORT: several instances share one port, the kernel spreads connections")
       ("threads", po::value(&o.threads), "network threads (default: number of cores)")
+      ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections), "WebSocket sessions of this instance; further upgrades get 503 with Retry-After")
       ("max-conns-per-user", po::value(&o.max_conns)->default_value(o.max_conns), "live connections per user")
       ("rate-limit", po::value(&o.rate_limit)->default_value(o.rate_limit), "client messages per second per connection (0: off)")
       ("idle-timeout", po::value(&o.idle_timeout)->default_value(o.idle_timeout), "close after no client message or pong for this long (0: never)")
@@ -196,6 +198,7 @@ config validate(const raw_options& o) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   c.threads = o.threads.empty() ? cores : integer_flag<unsigned>("threads", o.threads, 1, 1024);
   s.admission.max_per_user = integer_flag<std::size_t>("max-conns-per-user", o.max_conns, 1, 100000);
+  s.max_connections = integer_flag<std::size_t>("max-connections", o.max_connections, 1, 10'000'000);
   const auto rate = parse_rate(o.rate_limit);
   if (!rate) bad("rate-limit", "expected a number of messages per second >= 0", o.rate_limit);
   s.rate_limit.per_second = *rate;

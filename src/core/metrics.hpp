@@ -92,6 +92,7 @@ struct metrics {
   std::array<counter, known_close_codes.size() + 1> closes;       // the last: other
   std::array<counter, known_ingest_statuses.size() + 1> ingest;   // the last: other
   counter slow_consumer_drops;
+  counter upgrades_refused_full;  // upgrades answered 503: the instance is at --max-connections
   counter events_applied;  // ingest events that changed a task
   counter events_ignored;  // older than the stored task: last writer wins
   histogram delivery_latency;  // ingest accepted -> the frame handed to the socket, per delivery

@@ -163,6 +163,18 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
           co_await write_response(stream, make_response(http::status::forbidden, "origin not allowed\n", req.version(), false));
           co_return;
         }
+        // At capacity a new session is refused before any work: the ones held stay healthy. Checked,
+        // not reserved: concurrent upgrades on other threads may pass it by one each.
+        if (ctx.open_sessions->load(std::memory_order_relaxed) >= ctx.settings.max_connections) {
+          ctx.metrics.upgrades_refused_full.add();
+          ctx.log.debug("upgrade from {} refused: {} sessions held (--max-connections)", remote,
+                        ctx.settings.max_connections);
+          auto busy = make_response(http::status::service_unavailable, "the server holds its maximum of connections; retry shortly\n",
+                                    req.version(), false);
+          busy.set(http::field::retry_after, "5");
+          co_await write_response(stream, std::move(busy));
+          co_return;
+        }
         // The WebSocket session gets its own coroutine and only the socket, so this frame, the
         // parser, the read buffer and tcp_stream's timers are freed for the session's whole life.
         stream.expires_never();

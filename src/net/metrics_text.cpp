@@ -113,6 +113,10 @@ std::string render_metrics(const core::metrics& m, const metrics_gauges& gauges)
   families.push_back(counter("slow_consumer_drops_total", "Sessions cut because they did not keep up (SLOW_CONSUMER).",
                              m.slow_consumer_drops.value()));
 
+  families.push_back(counter("upgrades_refused_full_total",
+                             "Upgrades answered 503 because the instance holds --max-connections sessions.",
+                             m.upgrades_refused_full.value()));
+
   std::vector<std::pair<std::string, std::uint64_t>> ingest;
   for (std::size_t i = 0; i < core::known_ingest_statuses.size(); ++i)
     ingest.emplace_back(std::to_string(core::known_ingest_statuses[i]), m.ingest[i].value());

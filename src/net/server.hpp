@@ -33,6 +33,7 @@ struct server_settings {
   std::uint16_t port = 8000;
   bool reuse_port = false;  // SO_REUSEPORT: other instances may listen on the same port
   std::size_t max_message_bytes = 64 * 1024;
+  std::size_t max_connections = 100'000;  // WebSocket sessions; further upgrades get 503 + Retry-After
   std::vector<std::string> allowed_origins;  // empty: any Origin; "*" too. Serialised by the server
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration close_grace = std::chrono::seconds(5);
@@ -64,7 +65,7 @@ struct server_context {
     std::mutex mutex;
     std::optional<core::steady_time> read_at;
     std::vector<std::pair<std::string, std::size_t>> busiest;
-  } status_cache;  // /status's busiest users, read from the hub at most once a second
+  } status_cache{};  // /status's busiest users, read from the hub at most once a second
   std::atomic<bool> draining{false};
   // WebSocket sessions whose socket is still open, from the upgrade on. The hub's count drops as
   // soon as a session starts to close (its slot is free again); this one when the socket is gone,
