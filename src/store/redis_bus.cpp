@@ -101,6 +101,9 @@ asio::awaitable<void> redis_bus::check_for_gap() {
   // instance never read; Redis 7 remembers the newest entry trimmed away.
   std::vector<std::string> info{"XINFO", "STREAM", key_};
   auto reply = co_await reader_.command(std::move(info));
+  // A restarted Redis answers LOADING until its data is back: not linked yet, so clients hear
+  // "connected" once, when the bus really reads again.
+  if (reply.is_error() && reply.text.starts_with("LOADING")) throw core::store_error("redis is still loading its data");
   if (reply.is_error()) co_return;  // no stream yet: nothing was trimmed
   for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
     if (reply.elements[i].text != "max-deleted-entry-id") continue;
