@@ -46,7 +46,7 @@ function ownerOf(task) {
 function applyUpdate(update) {
   const key = JSON.stringify(update.taskId);
   if (update.action === 'deleted') tasks.delete(key);
-  else tasks.set(key, { taskId: update.taskId, task: update.task, changed: Date.now() });
+  else tasks.set(key, { taskId: update.taskId, task: update.task });
   if (update.id !== undefined) $('last-event').textContent = update.id;
   renderTasks(key);
 }

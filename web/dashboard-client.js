@@ -141,7 +141,6 @@ export class DashboardClient {
     switch (type) {
       case 'connection_success':
         this.attempt = 0;
-        this.serverUserId = payload.userId;
         this.setState('connected');
         this.emit('connected', payload);
         this.send('subscribe_dashboard', { userId: payload.userId, batch: this.options.batch });

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <string_view>
 #include <vector>
 
@@ -80,24 +79,25 @@ struct metrics {
   void server_out(server_message m) noexcept {
     if (m != server_message::none) server_messages[static_cast<std::size_t>(m)].add();
   }
-  // An error envelope sent to a client; SLOW_CONSUMER also counts as a slow-consumer drop.
+  // An error raised to a client (its envelope queued, or an upgrade refused); SLOW_CONSUMER also
+  // counts as a slow-consumer drop.
   void error_sent(protocol::errc code) noexcept;
-  // A session ended with this close code (1006: the connection ended without a close frame).
+  // A session ended with this close code (1005: a close frame without a code; 1006: none).
   void closed(std::uint16_t code) noexcept;
   void ingest_answered(unsigned status) noexcept;
 
   std::array<counter, client_message_names.size()> client_messages;
   std::array<counter, server_message_names.size()> server_messages;
-  std::array<counter, 13> errors;  // by protocol::errc; [0] unused
+  std::array<counter, static_cast<std::size_t>(protocol::errc::internal_error) + 1> errors;  // by errc; [0] unused
   std::array<counter, known_close_codes.size() + 1> closes;       // the last: other
   std::array<counter, known_ingest_statuses.size() + 1> ingest;   // the last: other
   counter slow_consumer_drops;
   counter upgrades_refused_full;  // upgrades answered 503: the instance is at --max-connections
   counter events_applied;  // ingest events that changed a task
   counter events_ignored;  // older than the stored task: last writer wins
-  histogram delivery_latency;  // ingest accepted -> the frame handed to the socket, per delivery
+  histogram delivery_latency;  // ingest accepted -> the frame written to the socket, per frame
   histogram handshake_time;    // upgrade request read -> connection_success queued
-  histogram store_commit_time;  // an ingest batch's apply, until durable
+  histogram store_commit_time;  // an ingest request's wait until durable, group commit included
 };
 
 }  // namespace dh::core

@@ -541,15 +541,16 @@ asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, re
     co_return;
   }
 
-  ctx.log.info("session {} user={} opened from {} after {:.1f} ms", s->session_id, s->user_id, s->remote,
-               std::chrono::duration<double, std::milli>(ctx.clock.steady_now() - s->connected_at).count());
   const auto heartbeat = std::chrono::duration_cast<std::chrono::seconds>(ctx.settings.liveness.ping_interval);
   bool recovered = false;
   if (s->resume_from) recovered = co_await history_covers(ctx, s->user_id, *s->resume_from);
   send(*s,
        protocol::encode_connection_success(s->user_id, s->session_id, heartbeat.count(), recovered, ctx.clock.wall_now()),
        core::server_message::connection_success);
-  ctx.metrics.handshake_time.observe(ctx.clock.steady_now() - s->connected_at);
+  const auto handshake = ctx.clock.steady_now() - s->connected_at;
+  ctx.metrics.handshake_time.observe(handshake);
+  ctx.log.info("session {} user={} opened from {} after {:.1f} ms", s->session_id, s->user_id, s->remote,
+               std::chrono::duration<double, std::milli>(handshake).count());
   start(s);
 }
 
