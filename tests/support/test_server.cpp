@@ -55,10 +55,12 @@ protocol::jwt_settings hs256_settings(std::chrono::seconds leeway) {
 }
 
 std::string make_token(const std::string& subject, std::chrono::seconds ttl, const std::string& claim) {
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  boost::json::object claims{{claim, subject}, {"iat", now}, {"exp", now + ttl.count()}};
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const auto now = std::chrono::floor<std::chrono::seconds>(since_epoch).count();
+  // exp is rounded up: a token said to live 1 s must not arrive with 1 ms left, or a test of
+  // expiry during a session sees the handshake refused on a slow machine.
+  const auto expires = std::chrono::ceil<std::chrono::seconds>(since_epoch).count() + ttl.count();
+  boost::json::object claims{{claim, subject}, {"iat", now}, {"exp", expires}};
   auto token = protocol::mint_token(protocol::jwt_alg::hs256, test_secret, claims);
   if (!token) throw std::runtime_error(token.error().message);
   return *token;
