@@ -100,8 +100,9 @@ void run_until(asio::io_context& ioc, const int& finished, int expected) {
 }  // namespace
 
 TEST_CASE("batches waiting for a busy store are committed in one transaction") {
-  fixture f;
+  // The loop outlives the fixture, whose store thread may still be posting to it as it ends.
   asio::io_context ioc;
+  fixture f;
   auto gate = f.hold_store();
   std::vector<outcome> outcomes;
   int finished = 0;
@@ -133,8 +134,9 @@ TEST_CASE("batches waiting for a busy store are committed in one transaction") {
 }
 
 TEST_CASE("a request arriving while a group commits goes into the next transaction") {
-  fixture f;
+  // The loop outlives the fixture, whose store thread may still be posting to it as it ends.
   asio::io_context ioc;
+  fixture f;
   std::vector<outcome> first, second;
   int finished = 0;
   submit(ioc, f.queue, {{created("alice", "a1", dh::test::contract_time)}}, first, finished);
@@ -147,8 +149,9 @@ TEST_CASE("a request arriving while a group commits goes into the next transacti
 }
 
 TEST_CASE("a failed transaction fails every batch in it and publishes nothing") {
-  fixture f;
+  // The loop outlives the fixture, whose store thread may still be posting to it as it ends.
   asio::io_context ioc;
+  fixture f;
   auto gate = f.hold_store();
   f.db.fail_next = true;
   std::vector<outcome> outcomes;

@@ -246,3 +246,26 @@ TEST_CASE("past --max-connections an upgrade gets 503 with Retry-After, and the 
   ws_client again;
   open_session(again, srv, "c3");  // a slot came free
 }
+
+TEST_CASE("past --connection-rate-per-address a new connection gets 429 with Retry-After, and other addresses are served") {
+  auto settings = default_settings();
+  settings.address_limit = {.per_second = 0.01, .burst = 2};  // no token comes back within the test
+  test_server srv(settings);
+  ws_client a, b;
+  open_session(a, srv, "r1");
+  open_session(b, srv, "r2");
+  ws_client third;
+  int status = 0;
+  CHECK_FALSE(third.connect(srv.port(), srv.ws_target("r3", make_token("r3")), {}, &status));
+  CHECK(status == 429);
+  const auto raw = raw_exchange(srv.port(), "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(raw.starts_with("HTTP/1.1 429"));
+  CHECK(raw.find("Retry-After: 100\r\n") != std::string::npos);  // one token at 0.01 per second
+  a.send_ping();
+  CHECK(type_of(a.read_json()) == "pong");  // sessions already held are not limited
+  // Another loopback address has a bucket of its own: its scrape is answered and counts both refusals.
+  const auto metrics =
+      raw_exchange(srv.port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "127.0.0.2");
+  CHECK(metrics.starts_with("HTTP/1.1 200"));
+  CHECK(metrics.find("\ndashboard_hub_connections_refused_rate_total 2\n") != std::string::npos);
+}

@@ -26,6 +26,7 @@ struct raw_options {
   std::string port = "8000", bind = "0.0.0.0", threads;
   std::string jwt_secret, jwt_public_key, jwt_private_key, jwt_issuer, jwt_audience, jwt_leeway = "30s";
   std::string max_connections = "100000";
+  std::string connection_rate = "0";
   std::string max_conns = "5", rate_limit = "10", idle_timeout = "600", ping_interval = "30";
   std::string max_message_bytes = "65536", handshake_timeout = "10s", drain_timeout = "10s";
   std::string max_queued_bytes = "4194304", max_queued_frames = "1024";
@@ -49,6 +50,7 @@ po::options_description server_options(raw_options& o) {
       ("reuse-port", po::bool_switch(&o.reuse_port), "SO_REUSEPORT: several instances share one port, the kernel spreads connections")
       ("threads", po::value(&o.threads), "network threads (default: number of cores)")
       ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections), "WebSocket sessions of this instance; further upgrades get 503 with Retry-After")
+      ("connection-rate-per-address", po::value(&o.connection_rate)->default_value(o.connection_rate), "new connections per second from one client address, bursts of twice that; beyond it 429 with Retry-After (0: off; behind a proxy every client shares its address)")
       ("max-conns-per-user", po::value(&o.max_conns)->default_value(o.max_conns), "live connections per user")
       ("rate-limit", po::value(&o.rate_limit)->default_value(o.rate_limit), "client messages per second per connection (0: off)")
       ("idle-timeout", po::value(&o.idle_timeout)->default_value(o.idle_timeout), "close after no client message or pong for this long (0: never)")
@@ -199,6 +201,9 @@ config validate(const raw_options& o) {
   c.threads = o.threads.empty() ? cores : integer_flag<unsigned>("threads", o.threads, 1, 1024);
   s.admission.max_per_user = integer_flag<std::size_t>("max-conns-per-user", o.max_conns, 1, 100000);
   s.max_connections = integer_flag<std::size_t>("max-connections", o.max_connections, 1, 10'000'000);
+  const auto connection_rate = parse_rate(o.connection_rate);
+  if (!connection_rate) bad("connection-rate-per-address", "expected a number of connections per second >= 0", o.connection_rate);
+  s.address_limit.per_second = *connection_rate;
   const auto rate = parse_rate(o.rate_limit);
   if (!rate) bad("rate-limit", "expected a number of messages per second >= 0", o.rate_limit);
   s.rate_limit.per_second = *rate;

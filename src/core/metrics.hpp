@@ -93,6 +93,7 @@ struct metrics {
   std::array<counter, known_ingest_statuses.size() + 1> ingest;   // the last: other
   counter slow_consumer_drops;
   counter upgrades_refused_full;  // upgrades answered 503: the instance is at --max-connections
+  counter connections_refused_rate;  // connections answered 429: over --connection-rate-per-address
   counter events_applied;  // ingest events that changed a task
   counter events_ignored;  // older than the stored task: last writer wins
   histogram delivery_latency;  // ingest accepted -> the frame written to the socket, per frame

@@ -14,7 +14,9 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <algorithm>
 #include <array>
+#include <utility>
 
 namespace dh::net {
 
@@ -31,11 +33,20 @@ asio::awaitable<bool> write_response(beast::tcp_stream& stream, response res) {
   co_return !ec;
 }
 
-std::string remote_of(const beast::tcp_stream& stream) {
+struct peer {
+  std::string address;  // what per-address limits count; "?" when unknown
+  std::string remote;   // address and port, for the log
+};
+
+peer peer_of(const beast::tcp_stream& stream) {
   boost::system::error_code ec;
   const auto ep = stream.socket().remote_endpoint(ec);
-  return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  if (ec) return {"?", "?"};
+  auto address = ep.address().to_string();
+  auto remote = address + ":" + std::to_string(ep.port());
+  return {std::move(address), std::move(remote)};
 }
+
 
 std::string_view text_of(const beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
@@ -63,8 +74,8 @@ asio::awaitable<header_read> read_header_section(beast::tcp_stream& stream, beas
 // Says why, then hangs up: after a framing error nothing more on this connection can be trusted.
 // What the client still sends is read and dropped for a moment before the socket closes: closing
 // with unread bytes would reset the connection and could destroy the answer on its way.
-asio::awaitable<void> refuse(beast::tcp_stream& stream, http::status status, std::string_view why) {
-  if (!co_await write_response(stream, make_response(status, std::string(why) + "\n", 11, false))) co_return;
+asio::awaitable<void> refuse(beast::tcp_stream& stream, response answer) {
+  if (!co_await write_response(stream, std::move(answer))) co_return;
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream.expires_after(std::chrono::seconds(1));
@@ -74,6 +85,24 @@ asio::awaitable<void> refuse(beast::tcp_stream& stream, http::status status, std
     if (read_ec) break;
     drained += n;
   }
+}
+
+asio::awaitable<void> refuse(beast::tcp_stream& stream, http::status status, std::string_view why) {
+  co_await refuse(stream, make_response(status, std::string(why) + "\n", 11, false));
+}
+
+// A new connection past its address's rate: 429 before anything else is done for it.
+asio::awaitable<bool> refused_for_rate(server_context& ctx, beast::tcp_stream& stream, const peer& from,
+                                       core::steady_time now) {
+  const auto verdict = ctx.connection_rate.on_connection(from.address, now);
+  if (verdict.allowed) co_return false;
+  ctx.metrics.connections_refused_rate.add();
+  ctx.log.debug("connection from {} refused: over --connection-rate-per-address", from.remote);
+  auto answer = make_response(http::status::too_many_requests, "too many new connections from your address\n", 11, false);
+  const auto seconds = std::chrono::ceil<std::chrono::seconds>(verdict.retry_after).count();
+  answer.set(http::field::retry_after, std::to_string(std::max<long long>(1, seconds)));
+  co_await refuse(stream, std::move(answer));
+  co_return true;
 }
 
 bool is_quiet_end(const boost::system::error_code& ec) {
@@ -92,19 +121,23 @@ http::status status_of(const boost::system::error_code& parse_error) {
 asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  const auto remote = remote_of(stream);
+  const auto from = peer_of(stream);
+  const auto& remote = from.remote;
   bool first = true;
   for (;;) {
     // The first request is a handshake and gets the handshake deadline; later ones keep-alive.
     stream.expires_after(first ? ctx.settings.handshake_timeout
                                : std::chrono::duration_cast<std::chrono::steady_clock::duration>(keep_alive_timeout));
-    first = false;
+    const bool first_request = std::exchange(first, false);
     const auto head = co_await read_header_section(stream, buffer);
     const auto head_read = ctx.clock.steady_now();  // a WebSocket's handshake time counts from here
     if (head.ec) {
       if (!is_quiet_end(head.ec)) ctx.log.debug("read from {} failed: {}", remote, head.ec.message());
       co_return;
     }
+    // Counted once the client has spoken: a port scan's empty connections cost no token.
+    if (first_request && ctx.connection_rate.enabled() && co_await refused_for_rate(ctx, stream, from, head_read))
+      co_return;
     if (head.size == 0) {
       const auto verdict = oversize_verdict(text_of(buffer), limits);
       ctx.log.debug("request from {} refused: header section over {} bytes", remote, limits.section);

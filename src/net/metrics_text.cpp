@@ -116,6 +116,9 @@ std::string render_metrics(const core::metrics& m, const metrics_gauges& gauges)
   families.push_back(counter("upgrades_refused_full_total",
                              "Upgrades answered 503 because the instance holds --max-connections sessions.",
                              m.upgrades_refused_full.value()));
+  families.push_back(counter("connections_refused_rate_total",
+                             "New connections answered 429 because their address is over --connection-rate-per-address.",
+                             m.connections_refused_rate.value()));
 
   std::vector<std::pair<std::string, std::uint64_t>> ingest;
   for (std::size_t i = 0; i < core::known_ingest_statuses.size(); ++i)

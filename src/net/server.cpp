@@ -10,6 +10,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <optional>
+
 namespace dh::net {
 
 namespace {
@@ -17,6 +19,11 @@ namespace {
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
                                   const std::vector<asio::any_io_executor>& executors, bool use_strands) {
   std::size_t turn = 0;
+  // Out of descriptors (EMFILE/ENFILE) every retry fails the same way: one warning per interval,
+  // saying how many failures it stands for, instead of ten lines a second.
+  constexpr auto warn_interval = std::chrono::seconds(10);
+  std::optional<core::steady_time> warned_at;
+  std::size_t failures_unreported = 0;
   for (;;) {
     const auto& home = executors[turn++ % executors.size()];
     // A loop run by one thread is already a strand; a strand executor would also cost every
@@ -26,7 +33,14 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Typically EMFILE: keep serving the connections we have and try again shortly.
-      ctx.log.warn("accept failed: {}", ec.message());
+      ++failures_unreported;
+      const auto now = ctx.clock.steady_now();
+      if (!warned_at || now - *warned_at >= warn_interval) {
+        ctx.log.warn("accept failed {} time(s) since the last warning: {}; retrying every 100 ms", failures_unreported,
+                     ec.message());
+        warned_at = now;
+        failures_unreported = 0;
+      }
       asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
       co_await pause.async_wait(as_values);
       continue;
@@ -66,6 +80,11 @@ tcp::endpoint server::listen() {
     if (e) context_.log.error("accept loop ended: {}", core::describe(e));
   });
   return acceptor_.local_endpoint();
+}
+
+void server::serve(tcp::socket socket) {
+  auto executor = socket.get_executor();
+  asio::co_spawn(executor, run_http_session(context_, std::move(socket)), report_failure(context_));
 }
 
 void server::shut_down() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/clock.hpp"
+#include "core/address_limiter.hpp"
 #include "core/admission.hpp"
 #include "core/hub.hpp"
 #include "core/event_store.hpp"
@@ -34,6 +35,7 @@ struct server_settings {
   bool reuse_port = false;  // SO_REUSEPORT: other instances may listen on the same port
   std::size_t max_message_bytes = 64 * 1024;
   std::size_t max_connections = 100'000;  // WebSocket sessions; further upgrades get 503 + Retry-After
+  core::address_limit_settings address_limit;  // new connections per client address; beyond: 429
   std::vector<std::string> allowed_origins;  // empty: any Origin; "*" too. Serialised by the server
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration close_grace = std::chrono::seconds(5);
@@ -66,6 +68,7 @@ struct server_context {
     std::optional<core::steady_time> read_at;
     std::vector<std::pair<std::string, std::size_t>> busiest;
   } status_cache{};  // /status's busiest users, read from the hub at most once a second
+  core::address_limiter connection_rate{settings.address_limit};
   std::atomic<bool> draining{false};
   // WebSocket sessions whose socket is still open, from the upgrade on. The hub's count drops as
   // soon as a session starts to close (its slot is free again); this one when the socket is gone,
@@ -92,6 +95,9 @@ class server {
 
   // Binds and starts accepting; returns the bound endpoint (port 0 picks a free one).
   boost::asio::ip::tcp::endpoint listen();
+  // Serves a stream that is already connected, as if it had been accepted: the fuzz targets feed
+  // a connection's bytes through a socket pair this way, with no listener and no network.
+  void serve(boost::asio::ip::tcp::socket socket);
   // Stops accepting and asks every session to close with 1001. Safe to call twice.
   void shut_down();
   // WebSocket sessions not yet finished, closing ones included.

@@ -66,9 +66,13 @@ http_reply http_call(std::uint16_t port, http::verb method, const std::string& t
 
 }  // namespace
 
-std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
+std::string raw_exchange(std::uint16_t port, const std::string& bytes, const std::string& from) {
   asio::io_context ioc;
   tcp::socket socket(ioc);
+  if (!from.empty()) {
+    socket.open(tcp::v4());
+    socket.bind({asio::ip::make_address(from), 0});
+  }
   socket.connect(loopback(port));
   asio::write(socket, asio::buffer(bytes));
   return read_until_closed(socket.native_handle());
@@ -193,6 +197,33 @@ int ws_client::read_until_close(std::chrono::milliseconds timeout) {
     if (ec == websocket::error::closed) return static_cast<int>(impl_->ws.reason().code);
     if (ec) return 0;
   }
+}
+
+int ws_client::read_deaf_until_close() {
+  REQUIRE_MESSAGE(!impl_->reading, "a read is still pending; the raw bytes would be split with it");
+  // Frames Beast already buffered past the last message are not seen here; the close frame comes
+  // later than any of them.
+  auto& socket = impl_->ws.next_layer();
+  socket.native_non_blocking(false);  // Asio left the descriptor non-blocking; recv(2) must wait
+  const std::string bytes = read_until_closed(socket.native_handle());
+  // Server frames are unmasked: opcode in the first byte, then a 7-, 16- or 64-bit length.
+  for (std::size_t at = 0; at + 2 <= bytes.size();) {
+    const auto opcode = static_cast<unsigned char>(bytes[at]) & 0x0f;
+    std::uint64_t length = static_cast<unsigned char>(bytes[at + 1]) & 0x7f;
+    std::size_t header = 2;
+    if (length >= 126) {
+      const std::size_t extra = length == 126 ? 2 : 8;
+      if (at + 2 + extra > bytes.size()) break;
+      length = 0;
+      for (std::size_t i = 0; i < extra; ++i) length = (length << 8) | static_cast<unsigned char>(bytes[at + 2 + i]);
+      header += extra;
+    }
+    if (at + header + length > bytes.size()) break;
+    if (opcode == 0x8 && length >= 2)
+      return (static_cast<unsigned char>(bytes[at + header]) << 8) | static_cast<unsigned char>(bytes[at + header + 1]);
+    at += header + length;
+  }
+  return 0;
 }
 
 bool ws_client::close(std::uint16_t code, std::chrono::milliseconds timeout) {

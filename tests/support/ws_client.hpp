@@ -24,8 +24,9 @@ http_reply http_get(std::uint16_t port, const std::string& target, const std::ma
 http_reply http_post(std::uint16_t port, const std::string& target, const std::string& body,
                      const std::map<std::string, std::string>& headers = {});
 
-// Sends raw bytes on a fresh connection and returns all the server sends until it closes (5 s at most).
-std::string raw_exchange(std::uint16_t port, const std::string& bytes);
+// Sends raw bytes on a fresh connection and returns all the server sends until it closes (5 s at
+// most). `from`: a loopback source address other than 127.0.0.1 (e.g. "127.0.0.2").
+std::string raw_exchange(std::uint16_t port, const std::string& bytes, const std::string& from = {});
 // Everything readable on a connected socket until the peer closes or 5 s pass. Plain recv(2)
 // with SO_RCVTIMEO: Asio's blocking reads would wait forever.
 std::string read_until_closed(int fd);
@@ -54,6 +55,11 @@ class ws_client {
   // Reads until the server closes; returns its close code (0 when the connection just dropped,
   // -1 when it is still open after `timeout`).
   int read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // Reads what the server sends from here on without answering anything, not even its pings:
+  // a peer that is connected but deaf. Returns the code of the server's close frame once the
+  // server hangs up, 0 if no close frame came before the connection ended or 5 s passed.
+  int read_deaf_until_close();
 
   // Sends a close frame with `code` and waits (bounded) for the server's; true when it came.
   bool close(std::uint16_t code = 1000, std::chrono::milliseconds timeout = std::chrono::seconds(5));
