@@ -14,8 +14,8 @@ namespace {
 void check(const dh::protocol::client_message& m) {
   using namespace dh::protocol;
   if (const auto* a = std::get_if<ack>(&m); a != nullptr && a->ids.empty()) std::abort();  // max_element needs one
-  if (const auto* s = std::get_if<subscribe_dashboard>(&m); s != nullptr && s->user_id.empty()) std::abort();
-  if (const auto* u = std::get_if<unsubscribe_dashboard>(&m); u != nullptr && u->user_id.empty()) std::abort();
+  // A userId that is a string but no valid id ("" too) is well typed: the session answers it with
+  // SUBSCRIPTION_FAILED (another user's dashboard), so the decoder need not refuse it.
   if (type_name(m).empty()) std::abort();
 }
 

@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -40,6 +41,8 @@ net::server_settings fuzz_settings() {
   net::server_settings s;
   s.ingest_key = std::string(ingest_key);
   s.max_message_bytes = 16 * 1024;
+  // A peer that never answers our close costs the grace in real time: keep it short.
+  s.close_grace = std::chrono::milliseconds(100);
   return s;
 }
 
@@ -60,7 +63,8 @@ struct file_closer {
 struct server_under_test {
   asio::io_context ioc{1};
   core::clock clock;
-  std::unique_ptr<std::FILE, file_closer> sink{std::fopen("/dev/null", "w")};
+  // DH_FUZZ_LOG=1 shows the server's log on stderr, to see what one input did.
+  std::unique_ptr<std::FILE, file_closer> sink{std::getenv("DH_FUZZ_LOG") ? fdopen(dup(2), "w") : std::fopen("/dev/null", "w")};
   core::logger log{core::log_level::debug, core::log_format::text, sink.get()};
   core::memory_store store;
   app::local_backend local{store, ioc.get_executor(), ioc.get_executor(), fuzz_settings().admission};
@@ -132,7 +136,12 @@ void run_connection(std::string_view prefix, std::string_view bytes) {
     if (e) std::rethrow_exception(e);
     finished = true;
   });
-  while (!finished || sending > 0 || server->gateway.server().connection_count() > 0) ioc.run_one();
+  // The previous input may have left the loop out of work, hence stopped: start it again.
+  ioc.restart();
+  while (!finished || sending > 0 || server->gateway.server().connection_count() > 0) {
+    // Out of work with the client still waiting: nothing will ever answer it.
+    if (ioc.run_one() == 0) std::abort();
+  }
 }
 
 }  // namespace dh::fuzz

@@ -36,7 +36,7 @@ for target in "${targets[@]}"; do
       -max_total_time="${seconds}" -timeout=10 -rss_limit_mb=2048 -max_len=20000 \
       -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/${target}-" \
       ${dict:+-dict=${dict}} >"${log}" 2>&1 || status=$?
-  grep -E '^#[0-9]+ +(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "${log}" || true
+  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "${log}" || true
   if [ "${status}" -ne 0 ]; then
     tail -60 "${log}"
     echo "fuzz_${target} FAILED (exit ${status}); the input is in build/fuzz/artifacts/, the log in ${log}"

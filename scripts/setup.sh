@@ -11,9 +11,10 @@ packages=(
   prometheus-cpp-dev
 )
 # --with-tests: what only the tests use: promtool checks /metrics, Chromium and Node.js run the
-# browser test (a Node.js from elsewhere is kept if one is on PATH).
+# browser test (a Node.js from elsewhere is kept if one is on PATH), clang and its runtime
+# build the libFuzzer targets.
 if [[ "${1:-}" == --with-tests ]]; then
-  packages+=(prometheus chromium)
+  packages+=(prometheus chromium clang libclang-rt-14-dev)
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh — installs what is missing, runs a short smoke of every benchmark scenario against
-# dashboard-hub and the baselines (the tools work, nothing is lost), then builds and runs every
-# test twice: a debug build, and an AddressSanitizer + UndefinedBehaviorSanitizer build.
-# Exits non-zero if anything fails; ctest's summary of the sanitizer run comes last.
+# dashboard-hub and the baselines (the tools work, nothing is lost), runs each fuzz target for a
+# bounded time (FUZZ_SECONDS, default 60), then builds and runs every test three times: a debug
+# build, an AddressSanitizer + UndefinedBehaviorSanitizer build and a ThreadSanitizer build.
+# Exits non-zero if anything fails; ctest's summary of the ThreadSanitizer run comes last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-tests
@@ -14,7 +15,9 @@ for scenario in fanout slow handshake hold curve; do
   python3 bench/compare "$scenario" --smoke --no-build
 done
 python3 bench/stored --smoke
-for preset in debug asan; do
+echo "=== fuzzing: each target ${FUZZ_SECONDS:-60} s from the committed seeds"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+for preset in debug asan tsan; do
   echo "=== ${preset}: configure, build, test"
   cmake --workflow --preset "${preset}"
 done

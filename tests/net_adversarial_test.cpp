@@ -325,3 +325,28 @@ TEST_CASE("a resume with more history than the outbound budget is paced, not cut
     CHECK(ids.back() == "300");
   }
 }
+
+// Found by fuzz_ws_session (issue 13): an invalid message, two more, then an unmasked frame cut
+// short and the end of the stream, all at once. Beast's read and our close then waited on each
+// other; closing the socket woke neither, so the session, its memory and its place in
+// --max-connections were never given back. The close grace now cancels both.
+TEST_CASE("a protocol error during the server's close handshake does not leak the session") {
+  auto settings = default_settings();
+  settings.close_grace = 200ms;
+  test_server srv(settings);
+  ws_client c;
+  open_session(c, srv, "1");
+  const auto masked_with_zero_key = [](const std::string& text) {
+    return std::string{'\x81', static_cast<char>(0x80 | text.size())} + std::string(4, '\0') + text;
+  };
+  c.send_raw(masked_with_zero_key(R"({""id"":"ack","payload":{"ids":["3","1",2]}})") +
+             masked_with_zero_key(R"({"type":"subscribe_dashboard","payload":{"userId":"1","batch":true}})") +
+             masked_with_zero_key(R"({"type":"ack","payload":{"ids":["0"]}})") +
+             std::string("\x81\x3f\xb9\0\0\0\0", 7) + R"({"type":"unsubscribe_dashboard","payl"created"erId":"1"}})");
+  c.shutdown_send();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (srv.server().connection_count() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();  // the close grace ends it on the server's thread
+  CHECK(srv.server().connection_count() == 0);
+  CHECK(srv.log_text().find("closed code=1008 reason=INVALID_MESSAGE") != std::string::npos);
+}

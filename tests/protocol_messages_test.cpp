@@ -522,6 +522,10 @@ TEST_CASE("parse_timestamp accepts the documented forms") {
   SUBCASE("lower-case separators") {
     CHECK(parse_timestamp("2026-01-03t10:30:00.123z") == fixed_now);
   }
+  SUBCASE("the clock's whole range") {
+    CHECK(parse_timestamp("1678-01-01T00:00:00Z").has_value());
+    CHECK(parse_timestamp("2262-01-01T00:00:00Z").has_value());
+  }
 }
 
 TEST_CASE("parse_timestamp rejects everything else") {
@@ -549,6 +553,8 @@ TEST_CASE("parse_timestamp rejects everything else") {
       "2026-01-03T1a:30:00Z",
       " 2026-01-03T10:30:00Z",
       "2026-01-03T10:30:00Z ",
+      "1013-01-02T09:00:00Z",  // before 1677: past what the clock holds (found by fuzz_ingest)
+      "9999-12-31T23:59:59Z",  // after 2262, likewise
   };
   for (const char* text : rejected) {
     CAPTURE(text);

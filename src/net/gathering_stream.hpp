@@ -63,7 +63,7 @@ class gathering_stream {
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, const ConstBuffers& bufs) { start_write(std::move(handler), bufs); }, token, buffers);
+        [this](auto handler, const ConstBuffers& bufs) { this->start_write(std::move(handler), bufs); }, token, buffers);
   }
 
  private:

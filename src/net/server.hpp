@@ -104,7 +104,6 @@ class server {
   std::size_t connection_count() const noexcept { return context_.open_sessions->load(std::memory_order_relaxed); }
 
  private:
-  boost::asio::io_context& ioc_;
   core::hub& hub_;
   server_context context_;
   std::vector<boost::asio::any_io_executor> connection_executors_;

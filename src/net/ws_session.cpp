@@ -8,6 +8,8 @@
 #include "protocol/messages.hpp"
 #include "protocol/user_id.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -64,6 +66,10 @@ struct session {
   core::rate_limiter limiter;
   core::liveness live;
   asio::steady_timer timer;  // the liveness deadlines; once a close is requested, its grace
+  // When the close grace runs out these end the pending read and close: Beast 1.81 can leave
+  // them waiting on each other (a protocol error read while our close awaits the peer's), and
+  // closing the socket wakes neither.
+  asio::cancellation_signal cancel_read, cancel_close;
   std::optional<core::steady_time> close_deadline;
   std::optional<std::uint64_t> resume_from;  // ?lastEventId=, used by the first subscribe without one
   int loops_running = 0;
@@ -214,7 +220,7 @@ void on_message(session& s, std::string_view text) {
   }
   auto decoded = protocol::decode_client_message(text);
   if (!decoded) {
-    fail(s, std::move(decoded.error()));
+    fail(s, decoded.error());
     return;
   }
   std::visit(
@@ -234,7 +240,8 @@ asio::awaitable<void> read_loop(session& s) {
     buffer.clear();
     std::optional<read_outcome> outcome;
     while (!outcome) {
-      auto [ec, n] = co_await s.ws.async_read_some(buffer, read_chunk, as_values);
+      auto [ec, n] = co_await s.ws.async_read_some(buffer, read_chunk,
+                                                   asio::bind_cancellation_slot(s.cancel_read.slot(), as_values));
       (void)n;
       outcome = after_chunk(s, buffer, ec);
     }
@@ -287,7 +294,7 @@ asio::awaitable<void> close_with(session& s, const core::close_request& request)
     count_written(s, {request.last_type, {}});
   }
   websocket::close_reason reason(static_cast<websocket::close_code>(request.code), request.reason);
-  auto [ec] = co_await s.ws.async_close(reason, as_values);
+  auto [ec] = co_await s.ws.async_close(reason, asio::bind_cancellation_slot(s.cancel_close.slot(), as_values));
   s.close_completed = !ec;  // else the peer is gone or stuck; the connection ends either way
 }
 
@@ -356,6 +363,8 @@ void on_timer(const std::shared_ptr<session>& s) {
       const auto [code, reason] = s->out->requested_close();
       s->ctx.log.info("session {} user={} did not finish closing ({} {}); dropping it", s->session_id, s->user_id,
                       code, reason);
+      s->cancel_read.emit(asio::cancellation_type::terminal);
+      s->cancel_close.emit(asio::cancellation_type::terminal);
       drop_connection(*s);
       return;
     }

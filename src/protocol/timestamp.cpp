@@ -76,7 +76,13 @@ std::optional<system_clock::time_point> parse_timestamp(std::string_view s) {
   if (!s.empty()) return std::nullopt;
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  return sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
+  // Computed in milliseconds (±292 million years), then checked against what system_clock's
+  // nanoseconds hold (1677 to 2262): a year such as 1013 or 9999 is refused, not overflowed.
+  const sys_time<milliseconds> at = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
+  constexpr auto earliest = ceil<milliseconds>(system_clock::time_point::min());
+  constexpr auto latest = floor<milliseconds>(system_clock::time_point::max());
+  if (at < earliest || at > latest) return std::nullopt;
+  return time_point_cast<system_clock::duration>(at);
 }
 
 }  // namespace dh::protocol

@@ -199,31 +199,58 @@ int ws_client::read_until_close(std::chrono::milliseconds timeout) {
   }
 }
 
-int ws_client::read_deaf_until_close() {
-  REQUIRE_MESSAGE(!impl_->reading, "a read is still pending; the raw bytes would be split with it");
-  // Frames Beast already buffered past the last message are not seen here; the close frame comes
-  // later than any of them.
-  auto& socket = impl_->ws.next_layer();
-  socket.native_non_blocking(false);  // Asio left the descriptor non-blocking; recv(2) must wait
-  const std::string bytes = read_until_closed(socket.native_handle());
-  // Server frames are unmasked: opcode in the first byte, then a 7-, 16- or 64-bit length.
+namespace {
+
+// The code of the first close frame in `bytes` (server frames: unmasked), or nullopt if none is
+// complete yet.
+std::optional<int> close_code_in(const std::string& bytes) {
   for (std::size_t at = 0; at + 2 <= bytes.size();) {
     const auto opcode = static_cast<unsigned char>(bytes[at]) & 0x0f;
     std::uint64_t length = static_cast<unsigned char>(bytes[at + 1]) & 0x7f;
     std::size_t header = 2;
     if (length >= 126) {
       const std::size_t extra = length == 126 ? 2 : 8;
-      if (at + 2 + extra > bytes.size()) break;
+      if (at + 2 + extra > bytes.size()) return std::nullopt;
       length = 0;
       for (std::size_t i = 0; i < extra; ++i) length = (length << 8) | static_cast<unsigned char>(bytes[at + 2 + i]);
       header += extra;
     }
-    if (at + header + length > bytes.size()) break;
-    if (opcode == 0x8 && length >= 2)
-      return (static_cast<unsigned char>(bytes[at + header]) << 8) | static_cast<unsigned char>(bytes[at + header + 1]);
+    if (at + header + length > bytes.size()) return std::nullopt;
+    if (opcode == 0x8)
+      return length >= 2 ? (static_cast<unsigned char>(bytes[at + header]) << 8) |
+                               static_cast<unsigned char>(bytes[at + header + 1])
+                         : 1005;
     at += header + length;
   }
-  return 0;
+  return std::nullopt;
+}
+
+}  // namespace
+
+int ws_client::read_deaf_until_close() {
+  REQUIRE_MESSAGE(!impl_->reading, "a read is still pending; the raw bytes would be split with it");
+  // Frames Beast already buffered past the last message are not seen here; the close frame comes
+  // later than any of them.
+  auto& socket = impl_->ws.next_layer();
+  socket.native_non_blocking(false);  // Asio left the descriptor non-blocking; recv(2) must wait
+  timeval tv{5, 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string bytes;
+  char chunk[4096];
+  for (;;) {
+    if (const auto code = close_code_in(bytes)) return *code;
+    const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+    if (n <= 0) return 0;
+    bytes.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+void ws_client::send_raw(const std::string& bytes) {
+  asio::write(impl_->ws.next_layer(), asio::buffer(bytes));
+}
+
+void ws_client::shutdown_send() {
+  impl_->ws.next_layer().shutdown(tcp::socket::shutdown_send);
 }
 
 bool ws_client::close(std::uint16_t code, std::chrono::milliseconds timeout) {

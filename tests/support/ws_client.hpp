@@ -57,9 +57,14 @@ class ws_client {
   int read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   // Reads what the server sends from here on without answering anything, not even its pings:
-  // a peer that is connected but deaf. Returns the code of the server's close frame once the
-  // server hangs up, 0 if no close frame came before the connection ended or 5 s passed.
+  // a peer that is connected but deaf. Returns the code of the server's close frame as soon as
+  // it arrives, 0 if the connection ended or 5 s passed without one.
   int read_deaf_until_close();
+  // Writes bytes as they are onto the connection, past Beast: frames no WebSocket client would
+  // send (unmasked ones, say).
+  void send_raw(const std::string& bytes);
+  // Ends the client's side of the stream (TCP FIN) and keeps the connection open for reading.
+  void shutdown_send();
 
   // Sends a close frame with `code` and waits (bounded) for the server's; true when it came.
   bool close(std::uint16_t code = 1000, std::chrono::milliseconds timeout = std::chrono::seconds(5));
