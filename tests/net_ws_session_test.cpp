@@ -225,14 +225,22 @@ TEST_CASE("token expiry during a session, and refresh_token") {
     expect_error_then_close(c, "AUTH_EXPIRED", 4002);
   }
   SUBCASE("a refreshed token keeps it open past the old expiry") {
-    ws_client c;
-    REQUIRE(c.connect(srv.port(), srv.ws_target("1", make_token("1", 1s))));
-    CHECK(type_of(c.read_json()) == "connection_success");
-    c.send_json({{"type", "refresh_token"}, {"payload", {{"token", make_token("1", 1h)}}}});
-    CHECK_FALSE(c.read_text(2500ms).has_value());  // nothing arrives past the old expiry
-    REQUIRE(c.is_open());
-    c.send_ping();
-    CHECK(type_of(c.read_json()) == "pong");
+    // No window of waiting for nothing: a second session whose token expires at least a second
+    // after the refreshed one's old expiry is the witness. Its AUTH_EXPIRED means the old expiry
+    // has passed on the server's own timers.
+    ws_client refreshed;
+    REQUIRE(refreshed.connect(srv.port(), srv.ws_target("1", make_token("1", 1s))));
+    CHECK(type_of(refreshed.read_json()) == "connection_success");
+    refreshed.send_json({{"type", "refresh_token"}, {"payload", {{"token", make_token("1", 1h)}}}});
+    refreshed.send_ping();
+    CHECK(type_of(refreshed.read_json()) == "pong");  // the refresh was taken
+    ws_client witness;
+    REQUIRE(witness.connect(srv.port(), srv.ws_target("1", make_token("1", 2s))));
+    CHECK(type_of(witness.read_json()) == "connection_success");
+    expect_error_then_close(witness, "AUTH_EXPIRED", 4002);
+    REQUIRE(refreshed.is_open());
+    refreshed.send_ping();
+    CHECK(type_of(refreshed.read_json()) == "pong");
   }
   SUBCASE("a refresh token for another user closes with AUTH_INVALID") {
     ws_client c;

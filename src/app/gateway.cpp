@@ -8,8 +8,8 @@ local_backend::local_backend(core::store& store, boost::asio::any_io_executor st
 
 gateway::gateway(boost::asio::io_context& ioc, net::server_settings settings, protocol::jwt_verifier jwt,
                  const core::clock& clock, const core::logger& log, backend_parts backend,
-                 std::vector<boost::asio::any_io_executor> connection_executors)
-    : hub_(ioc.get_executor(), settings.hub, clock, backend.events, log, metrics_),
+                 std::vector<boost::asio::any_io_executor> connection_executors, const core::clock* hub_clock)
+    : hub_(ioc.get_executor(), settings.hub, hub_clock != nullptr ? *hub_clock : clock, backend.events, log, metrics_),
       server_(ioc, std::move(settings), std::move(jwt), clock, log, hub_, backend.admission, backend.events, metrics_,
               std::move(connection_executors)) {
   backend.bus.subscribe([this](core::bus::batch committed) { hub_.publish(std::move(committed)); },

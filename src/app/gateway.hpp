@@ -50,9 +50,11 @@ class gateway {
  public:
   // The hub runs on `ioc`; connections on `connection_executors` (see net::server). The hub is
   // subscribed to the backend's bus here, so a backend starts reading its bus after this.
+  // `hub_clock`, when given, is the hub's alone (a test that moves the debounce's time by hand).
   gateway(boost::asio::io_context& ioc, net::server_settings settings, protocol::jwt_verifier jwt,
           const core::clock& clock, const core::logger& log, backend_parts backend,
-          std::vector<boost::asio::any_io_executor> connection_executors = {});
+          std::vector<boost::asio::any_io_executor> connection_executors = {},
+          const core::clock* hub_clock = nullptr);
   gateway(const gateway&) = delete;
   gateway& operator=(const gateway&) = delete;
 

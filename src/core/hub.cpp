@@ -89,7 +89,7 @@ asio::awaitable<hub::join_result> hub::join_on_strand(std::string user, std::uin
   if (shutting_down_) co_return join_result::shutting_down;
   auto& state = users_[user];
   if (!state) {
-    state = std::make_unique<user_state>(strand_, settings_.dashboard_interval);
+    state = std::make_unique<user_state>(settings_.dashboard_interval);
     users_count_.fetch_add(1, std::memory_order_relaxed);
   }
   member joined;
@@ -298,9 +298,7 @@ bool hub::nothing_pending(const user_state& state) {
 
 void hub::open_window(const std::string& user, user_state& state) {
   state.window_open = true;
-  state.flush_timer.expires_after(settings_.batch_window);
-  state.flush_timer.async_wait([this, user](boost::system::error_code ec) {
-    if (ec) return;
+  timer_of(state.flush_timer).call_at(clock_.steady_now() + settings_.batch_window, [this, user] {
     auto it = users_.find(user);
     if (it == users_.end()) return;
     it->second->window_open = false;
@@ -345,14 +343,17 @@ void hub::apply_dashboard(const std::string& user, user_state& state, const debo
       if (m.subscribed && !m.replaying) push(user, m, f, {server_message::dashboard_update, {}});
   }
   if (d.wake_at) {
-    state.dashboard_timer.expires_at(*d.wake_at);
-    state.dashboard_timer.async_wait([this, user](boost::system::error_code ec) {
-      if (ec) return;
+    timer_of(state.dashboard_timer).call_at(*d.wake_at, [this, user] {
       auto it = users_.find(user);
       if (it == users_.end()) return;
       apply_dashboard(user, *it->second, it->second->dashboard.on_timer(clock_.steady_now()));
     });
   }
+}
+
+timer& hub::timer_of(std::unique_ptr<timer>& slot) {
+  if (!slot) slot = clock_.make_timer(strand_);
+  return *slot;
 }
 
 asio::awaitable<std::vector<std::pair<std::string, std::size_t>>> hub::busiest_users(std::size_t limit) {

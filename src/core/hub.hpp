@@ -14,7 +14,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
@@ -83,17 +82,16 @@ class hub {
     std::uint64_t sync_generation = 0;   // the subscribe whose replay/stats sync is current
   };
   struct user_state {
-    explicit user_state(const boost::asio::strand<boost::asio::any_io_executor>& strand,
-                        std::chrono::steady_clock::duration interval)
-        : flush_timer(strand), dashboard(interval), dashboard_timer(strand) {}
+    explicit user_state(std::chrono::steady_clock::duration interval) : dashboard(interval) {}
     std::vector<member> members;
     batcher pending;
     bool flush_posted = false;  // a flush is queued on the strand (after the current publish)
     bool window_open = false;   // updates are being gathered until the window's end
-    boost::asio::steady_timer flush_timer;
     std::optional<protocol::dashboard_stats> latest;  // stats to consider at the next flush
     debouncer dashboard;
-    boost::asio::steady_timer dashboard_timer;
+    // Made on first use (most users never need one); dropped with the user, which drops their call.
+    std::unique_ptr<timer> flush_timer;
+    std::unique_ptr<timer> dashboard_timer;
   };
 
   boost::asio::awaitable<join_result> join_on_strand(std::string user, std::uint64_t session_id,
@@ -106,6 +104,7 @@ class hub {
   void open_window(const std::string& user, user_state& state);
   static bool nothing_pending(const user_state& state);
   void apply_dashboard(const std::string& user, user_state& state, const debouncer::decision& d);
+  timer& timer_of(std::unique_ptr<timer>& slot);
   using tagged_frames = std::vector<std::pair<frame, frame_tag>>;
   static tagged_frames encode_window(const std::vector<task_update>& items, bool as_batch, wall_time now);
   void send_window(const std::string& user, member& m, const std::vector<task_update>& items,

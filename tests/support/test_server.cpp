@@ -92,11 +92,17 @@ test_server::test_server(net::server_settings settings, protocol::jwt_settings j
 test_server::test_server(store::redis_settings redis, net::server_settings settings, protocol::jwt_settings jwt)
     : test_server(std::move(settings), std::move(jwt), nullptr, std::move(redis)) {}
 
+test_server::test_server(net::server_settings settings, const core::clock& hub_clock)
+    : test_server(std::move(settings), hs256_settings(), nullptr,
+                  redis_mode() ? std::optional(redis_test_settings(shared_redis().url(), fresh_prefix())) : std::nullopt,
+                  &hub_clock) {}
+
 test_server::test_server(net::server_settings settings, protocol::jwt_settings jwt, core::store* store,
-                         std::optional<store::redis_settings> redis)
+                         std::optional<store::redis_settings> redis, const core::clock* hub_clock)
     : log_file_(open_log_file()),
       log_(test_log_level(), core::log_format::text, log_file_.get()),
-      gateway_(ioc_, settings, make_verifier(std::move(jwt)), clock_, log_, make_backend(settings, store, std::move(redis))),
+      gateway_(ioc_, settings, make_verifier(std::move(jwt)), clock_, log_, make_backend(settings, store, std::move(redis)),
+               {}, hub_clock),
       work_(ioc_.get_executor()) {
   if (redis_) redis_->start_bus();
   port_ = server().listen().port();

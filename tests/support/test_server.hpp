@@ -50,6 +50,8 @@ class test_server {
   // Redis mode with these settings (two servers with one prefix are two instances of one cluster).
   test_server(store::redis_settings redis, net::server_settings settings = default_settings(),
               protocol::jwt_settings jwt = hs256_settings());
+  // The hub's time is `hub_clock`'s (a manual_clock: the test moves the debounce and the window).
+  test_server(net::server_settings settings, const core::clock& hub_clock);
   ~test_server();
   test_server(const test_server&) = delete;
   test_server& operator=(const test_server&) = delete;
@@ -80,7 +82,7 @@ class test_server {
   app::backend_parts make_backend(const net::server_settings& settings, core::store* store,
                                   std::optional<store::redis_settings> redis);
   test_server(net::server_settings settings, protocol::jwt_settings jwt, core::store* store,
-              std::optional<store::redis_settings> redis);
+              std::optional<store::redis_settings> redis, const core::clock* hub_clock = nullptr);
 };
 
 }  // namespace dh::test
