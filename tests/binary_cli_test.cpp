@@ -348,7 +348,7 @@ TEST_CASE("the access log has every upgrade and close, and no log line holds a c
 // Issue 13, crash safety: kill -9 at moments the test does not choose, while batches stream in.
 // Each batch creates five tasks (ids batch*10 .. batch*10+4) for one user, so the history says
 // which batches are there and whether any is there in part.
-TEST_CASE("20 kill -9 during a stream of ingest batches: every answered batch is there, whole, ids increasing") {
+TEST_CASE("20 kill -9 during a stream of ingest batches: every answered batch is there, whole, ids increasing, and a live client resuming with lastEventId misses nothing") {
   const auto dir = std::filesystem::temp_directory_path() / ("dh-binary-kills-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const std::string key = "binary-test-ingest-key-kills";
@@ -365,6 +365,19 @@ TEST_CASE("20 kill -9 during a stream of ingest batches: every answered batch is
   std::condition_variable more_answered;
   std::set<int> answered;  // batches that got their 202
   int next_batch = 0;
+  // A subscriber of user k is connected through every round. After each kill it comes back with
+  // lastEventId: the ids it is sent, across all rounds, must be the history's, in order, once each.
+  const auto token = trim(run_binary(with_binary({"token", "--user", "k"}), {{"DASHBOARD_JWT_SECRET", secret}}).out);
+  std::vector<std::uint64_t> delivered;  // written by one reader at a time, read between rounds
+  auto connect_live = [&](ws_client& live, std::uint16_t port) {
+    const auto resume = delivered.empty() ? std::string() : "&lastEventId=" + std::to_string(delivered.back());
+    REQUIRE(live.connect(port, "/ws/dashboard/k?token=" + token + resume));
+    REQUIRE(type_of(live.read_json()) == "connection_success");
+    live.send_json({{"type", "subscribe_dashboard"}, {"payload", {{"userId", "k"}}}});
+  };
+  auto take_update = [&](const json::object& m) {
+    if (type_of(m) == "task_update") delivered.push_back(std::stoull(std::string(m.at("id").as_string())));
+  };
   auto batch_body = [](int batch) {
     std::string body = "[";
     for (int i = 0; i < per_batch; ++i)
@@ -375,6 +388,12 @@ TEST_CASE("20 kill -9 during a stream of ingest batches: every answered batch is
   for (int round = 0; round < kills; ++round) {
     child_process server(with_binary(args), env);
     const auto port = port_from_banner(server.read_line().value_or(""));
+    ws_client live;
+    connect_live(live, port);
+    // Reads until the kill cuts the connection; no assertion off the test's thread.
+    std::jthread reader([&] {
+      while (auto text = live.read_text(std::chrono::seconds(60))) take_update(json::parse(*text).as_object());
+    });
     // Two posters keep batches in flight; the kill comes once a random number more are answered.
     const auto target = [&] {
       std::lock_guard lock(mutex);
@@ -412,9 +431,15 @@ TEST_CASE("20 kill -9 during a stream of ingest batches: every answered batch is
 
   child_process last(with_binary(args), env);
   const auto port = port_from_banner(last.read_line().value_or(""));
-  const auto token = trim(run_binary(with_binary({"token", "--user", "k"}), {{"DASHBOARD_JWT_SECRET", secret}}).out);
+  {
+    ws_client live;
+    connect_live(live, port);
+    REQUIRE(type_of(live.read_json()) == "subscribed");
+    for (auto m = live.read_json(); type_of(m) != "dashboard_update"; m = live.read_json()) take_update(m);  // the replay
+  }
   const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + token}};
   std::map<int, int> events_of_batch;
+  std::vector<std::uint64_t> history;
   std::uint64_t previous_id = 0;
   for (std::uint64_t since = 0;;) {
     const auto page = json::parse(http_get(port, fmt::format("/api/v1/users/k/events?since={}&limit=1000", since), auth).body).as_object();
@@ -425,6 +450,7 @@ TEST_CASE("20 kill -9 during a stream of ingest batches: every answered batch is
       const auto id = std::stoull(std::string(e.at("id").as_string()));
       CHECK(id > previous_id);  // unique and increasing
       previous_id = id;
+      history.push_back(id);
       ++events_of_batch[static_cast<int>(e.at("payload").at("taskId").as_int64() / 10)];
     }
     since = previous_id;
@@ -442,7 +468,9 @@ TEST_CASE("20 kill -9 during a stream of ingest batches: every answered batch is
   const auto stats = json::parse(http_get(port, "/api/v1/users/k/dashboard", auth).body).as_object();
   CHECK(stats.at("totalTasks") == json::value(events_of_batch.size() * per_batch));
   CHECK(stats.at("lastEventId") == json::value(std::to_string(previous_id)));
-  MESSAGE(answered.size() << " batches answered 202, " << whole << " present after " << kills << " kills");
+  CHECK(delivered == history);  // the live client, resuming after every kill, got each event once, in order
+  MESSAGE(answered.size() << " batches answered 202, " << whole << " present after " << kills << " kills; "
+                          << delivered.size() << " events delivered to the resuming client");
   last.signal(SIGTERM);
   CHECK(last.wait() == 0);
   std::filesystem::remove_all(dir);
