@@ -253,6 +253,13 @@ void ws_client::shutdown_send() {
   impl_->ws.next_layer().shutdown(tcp::socket::shutdown_send);
 }
 
+void ws_client::reset() {
+  auto& socket = impl_->ws.next_layer();
+  boost::system::error_code ignored;  // the connection is being thrown away either way
+  socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
 bool ws_client::close(std::uint16_t code, std::chrono::milliseconds timeout) {
   bool done = false;
   boost::system::error_code result;

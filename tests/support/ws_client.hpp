@@ -65,6 +65,8 @@ class ws_client {
   void send_raw(const std::string& bytes);
   // Ends the client's side of the stream (TCP FIN) and keeps the connection open for reading.
   void shutdown_send();
+  // Closes the TCP connection with a reset (SO_LINGER 0): no close frame, no FIN.
+  void reset();
 
   // Sends a close frame with `code` and waits (bounded) for the server's; true when it came.
   bool close(std::uint16_t code = 1000, std::chrono::milliseconds timeout = std::chrono::seconds(5));
