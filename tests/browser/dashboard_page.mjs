@@ -1,8 +1,11 @@
 // dashboard_page.mjs — the live dashboard page in a real browser: Debian's headless Chromium,
 // driven by playwright-core, against the real binary on loopback. It opens the page with a token,
 // sees "connected" and the counts, watches posted events change them, restarts the server and sees
-// "reconnecting" and then the updates posted meanwhile, and refreshes a short-lived token through
-// the client's hook without reconnecting. Screenshots go to DH_SCREENSHOTS.
+// "reconnecting" and then the updates posted meanwhile (resumed with lastEventId), refreshes a
+// short-lived token through the client's hook without reconnecting, and connects through the form.
+// Nothing waits for a clock: each step waits for something the page or the server does. The
+// server's log is read at the end: no token, secret or key may be in it. Screenshots go to
+// DH_SCREENSHOTS.
 //   DH_BINARY=build/debug/dashboard-hub DH_SCREENSHOTS=build/debug/screenshots node dashboard_page.mjs
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
@@ -21,6 +24,7 @@ const ingestKey = 'browser-test-ingest-key-0123456789';
 const env = { ...process.env, DASHBOARD_JWT_SECRET: secret, DASHBOARD_INGEST_KEY: ingestKey };
 const dataDir = mkdtempSync(join(tmpdir(), 'dh-browser-'));
 const WAIT = { timeout: 15000 };
+let serverLog = '';
 
 function mint(user, ttl) {
   return execFileSync(binary, ['token', '--user', user, '--ttl', ttl], { env }).toString().trim();
@@ -29,7 +33,8 @@ function mint(user, ttl) {
 // Starts the binary (durable, in dataDir) and resolves with its port once it listens.
 function startServer(port = 0) {
   const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--data-dir', dataDir,
-    '--jwt-leeway', '0s', '--log-level', 'warn'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    '--jwt-leeway', '0s', '--log-level', 'info'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.on('data', (chunk) => { serverLog += chunk; });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server did not start within 15 s')), 15000);
     let seen = '';
@@ -72,6 +77,15 @@ async function expectState(page, state) {
   await page.waitForSelector(`#state[data-state="${state}"]`, WAIT);
 }
 
+const pageErrors = [];
+function watchErrors(page) {
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    // The witness's expiry is expected; the browser reports a WebSocket closed by the server no other way.
+    if (m.type() === 'error' && !/WebSocket/.test(m.text())) pageErrors.push(m.text());
+  });
+}
+
 let server = null;
 let browser = null;
 try {
@@ -79,9 +93,19 @@ try {
   const { port } = server;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   const page = await browser.newPage({ viewport: { width: 900, height: 720 } });
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  watchErrors(page);
+  // Playwright sits between this page's WebSockets and the server (it must be in place before the
+  // page loads): it passes them through, except while step 3 holds the page's reconnect attempts.
+  const attempts = [];
+  let hold = false;
+  let held = null;  // resolves at the first attempt held
+  const heldAttempt = new Promise((resolve) => { held = resolve; });
+  await page.routeWebSocket(/\/ws\/dashboard\//, (ws) => {
+    attempts.push(ws.url());
+    if (!hold) return ws.connectToServer();
+    ws.close({ code: 1013, reason: 'held by the test' });
+    held();
+  });
 
   // 1. Connected, counts shown.
   await page.goto(`http://127.0.0.1:${port}/#token=${mint('1', '1h')}`);
@@ -103,50 +127,89 @@ try {
   assert.match(await page.locator('#tasks li', { hasText: 'Review the budget' }).innerText(), /shared by 2/);
   await page.screenshot({ path: join(shots, '1-connected-with-tasks.png') });
 
-  // 3. The server restarts: the page says so, comes back, and shows what was posted meanwhile.
+  // 3. The server restarts: the page says so, comes back, and shows what was posted meanwhile. The
+  // test holds the page's reconnect attempts until those events are in, so they are certainly missed
+  // and must come back through the resume.
+  const lastSeen = await page.evaluate(() => window.dashboardClient.lastEventId);
+  assert.ok(Number(lastSeen) > 0, `the page has seen events (lastEventId ${lastSeen})`);
+  hold = true;
   assert.equal(await stopServer(server.child), 0);
   await expectState(page, 'reconnecting');
   await page.screenshot({ path: join(shots, '2-reconnecting.png') });
+  await heldAttempt;  // the page tried again (after its backoff) and failed
   server = await startServer(port);
   await post(port, [
     { action: 'updated', userId: 1, task: task(1, 'Write the report', 1, { status: true }) },
     { action: 'created', userId: 1, task: task(4, 'Posted while the page was away', 1) },
   ]);
+  const status = await (await fetch(`http://127.0.0.1:${port}/status`)).json();
+  assert.equal(status.connections, 0, 'the events were posted while the page was not connected');
+  hold = false;
   await expectState(page, 'connected');
   await expectText(page, '#total', '4');
   await expectText(page, '#completed', '2');
   await page.waitForFunction(() => [...document.querySelectorAll('#tasks li .title')]
     .some((e) => e.textContent === 'Posted while the page was away'), null, WAIT);
+  assert.ok(attempts.length >= 3, `a first connection, held attempts, the resume: ${attempts.length}`);
+  const resumedFrom = new URL(attempts.at(-1)).searchParams.get('lastEventId');
+  assert.equal(resumedFrom, String(lastSeen), 'the reconnect resumed from the last event id the page had seen');
   await page.screenshot({ path: join(shots, '3-back-after-restart.png') });
+  await page.close();
 
-  // 4. A token that expires in 6 s is refreshed through the hook, on the same session.
+  // 4. A token that expires in 6 s is refreshed through the hook, on the same session. A fresh page,
+  // its WebSockets straight to the server.
+  const refreshed = await browser.newPage({ viewport: { width: 900, height: 720 } });
+  watchErrors(refreshed);
   let refreshes = 0;
-  await page.exposeFunction('dashboardRefreshToken', () => { refreshes += 1; return mint('1', '1h'); });
+  await refreshed.exposeFunction('dashboardRefreshToken', () => { refreshes += 1; return mint('1', '1h'); });
   const shortToken = mint('1', '6s');
-  const shortExp = JSON.parse(Buffer.from(shortToken.split('.')[1], 'base64url').toString()).exp;
-  await page.goto('about:blank');  // a fresh load, not a fragment change
-  await page.goto(`http://127.0.0.1:${port}/?token=${shortToken}`);  // the query string works too
-  await expectState(page, 'connected');
-  await page.waitForFunction(() => document.querySelectorAll('#tasks li').length === 4, null, WAIT);
-  const session = await page.getAttribute('#state', 'data-session');
-  await page.waitForSelector('#state[data-token-exp]', WAIT);
-  await page.evaluate(() => {
+  // Minted after it and a second longer, so it expires on the server at least a second later.
+  const witnessToken = mint('1', '7s');
+  await refreshed.goto(`http://127.0.0.1:${port}/?token=${shortToken}`);  // the query string works too
+  await expectState(refreshed, 'connected');
+  await refreshed.waitForFunction(() => document.querySelectorAll('#tasks li').length === 4, null, WAIT);
+  const session = await refreshed.getAttribute('#state', 'data-session');
+  await refreshed.waitForSelector('#state[data-token-exp]', WAIT);
+  await refreshed.evaluate(() => {
     window.stateChanges = [];
     window.dashboardClient.on('state', (s) => window.stateChanges.push(s.state));
   });
-  // Past the first token's expiry (and the server's zero leeway), the session must still serve.
-  await page.waitForFunction((exp) => Date.now() > exp * 1000 + 1500, shortExp, WAIT);
+  // The witness is a plain WebSocket whose token the server lets expire: its AUTH_EXPIRED close says
+  // the first token's expiry has passed on the server's own clock (leeway 0).
+  const witnessClose = await refreshed.evaluate(([p, t]) => new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${p}/ws/dashboard/1?token=${t}`);
+    ws.onclose = (e) => resolve(e.code);
+  }), [port, witnessToken]);
+  assert.equal(witnessClose, 4002, 'the witness session ended with AUTH_EXPIRED');
   await post(port, [{ action: 'created', userId: 1, task: task(5, 'After the first token expired', 1) }]);
-  await expectText(page, '#total', '5');
+  await expectText(refreshed, '#total', '5');
   // The reloaded page rebuilt its list from the history the server replayed.
-  await page.waitForFunction(() => document.querySelectorAll('#tasks li').length === 5, null, WAIT);
-  assert.equal(await page.getAttribute('#state', 'data-session'), session, 'same session: no reconnect');
-  assert.deepEqual(await page.evaluate(() => window.stateChanges), [], 'the state never left "connected"');
-  assert.equal(await page.getAttribute('#state', 'data-state'), 'connected');
+  await refreshed.waitForFunction(() => document.querySelectorAll('#tasks li').length === 5, null, WAIT);
+  assert.equal(await refreshed.getAttribute('#state', 'data-session'), session, 'same session: no reconnect');
+  assert.deepEqual(await refreshed.evaluate(() => window.stateChanges), [], 'the state never left "connected"');
+  assert.equal(await refreshed.getAttribute('#state', 'data-state'), 'connected');
   assert.ok(refreshes >= 1, 'the hook was asked for a token');
-  await page.screenshot({ path: join(shots, '4-token-refreshed.png') });
+  await refreshed.screenshot({ path: join(shots, '4-token-refreshed.png') });
+  await refreshed.close();
+
+  // 5. Without a token in the address, the form takes one.
+  const typed = await browser.newPage({ viewport: { width: 900, height: 720 } });
+  watchErrors(typed);
+  await typed.goto(`http://127.0.0.1:${port}/`);
+  await typed.fill('#token', mint('2', '1h'));
+  await typed.click('#connect button[type=submit]');
+  await expectState(typed, 'connected');
+  await expectText(typed, '#total', '1');  // user 2's own task 3
+  await typed.screenshot({ path: join(shots, '5-connected-through-the-form.png') });
 
   assert.deepEqual(pageErrors, [], 'no errors in the page (CSP violations included)');
+  await stopServer(server.child);
+  server = null;
+  // Every token the test minted went through the address, a form or refresh_token, and the keys
+  // through the environment: none of them may reach the log (tokens all start with eyJ).
+  assert.ok(/session \S+ user=1 opened from/.test(serverLog), 'the access log was read');
+  for (const [what, text] of [['a token', 'eyJ'], ['the JWT secret', secret], ['the ingest key', ingestKey]])
+    assert.ok(!serverLog.includes(text), `the server's log holds ${what}`);
   console.log(`browser test passed; screenshots in ${shots}`);
 } finally {
   await browser?.close();
