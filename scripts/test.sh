@@ -7,8 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-tests
-# playwright-core for the browser test (it drives Debian's Chromium and downloads no browser).
-[ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund
+# playwright-core for the browser test (it drives Debian's Chromium and downloads no browser), at
+# the version the lock file names.
+installed=$(cat tests/browser/node_modules/playwright-core/package.json 2>/dev/null | grep -m1 '"version"' || true)
+locked=$(grep -A1 '"node_modules/playwright-core"' tests/browser/package-lock.json | grep -m1 '"version"')
+[ "$(echo "$installed" | tr -d ' ,')" = "$(echo "$locked" | tr -d ' ,')" ] ||
+  npm ci --prefix tests/browser --no-audit --no-fund
 echo "=== benchmark smoke (small and short: checks the tools, not speed)"
 bash scripts/bench-setup.sh go node python
 for scenario in fanout slow handshake hold curve; do
