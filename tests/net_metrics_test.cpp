@@ -1,6 +1,8 @@
 // net_metrics_test.cpp — /metrics and /status over real sockets: the counters move by exactly what
 // the clients did, promtool accepts the text, /status counts the open sockets and caps its list.
+#include "core/memory_store.hpp"
 #include "support/sessions.hpp"
+#include "dh/version.hpp"
 
 #include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
@@ -143,6 +145,75 @@ TEST_CASE("/metrics counters move by exactly what the clients did") {
   const auto now = scrape(srv);
   CHECK(now.at(sample("connections")) == 4);
   CHECK(now.at(sample("connected_users")) == 1);
+}
+
+namespace {
+
+// The in-memory store, until the test says it fails: then every apply throws, as a store that lost
+// its disk or its server does, and ingest must answer 503.
+class failing_store final : public core::store {
+ public:
+  bool failing = false;
+  core::apply_result apply(const std::vector<protocol::task_event>& events, core::wall_time now) override {
+    if (failing) throw core::store_error("the test's store fails");
+    return inner_.apply(events, now);
+  }
+  core::user_stats stats(const std::string& user) override { return inner_.stats(user); }
+  core::history_page history(const std::string& user, std::uint64_t after, std::size_t limit, core::wall_time now) override {
+    return inner_.history(user, after, limit, now);
+  }
+
+ private:
+  core::memory_store inner_;
+};
+
+json::object created_at(int task, const char* updated_at) {
+  auto e = task_event("created", "m2", task);
+  e["task"].as_object()["updatedAt"] = updated_at;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("/metrics counts ignored events, slow-consumer drops, 503s and says its version") {
+  auto settings = default_settings();
+  settings.hub.ack_window = 1;
+  settings.hub.batch_window = std::chrono::milliseconds(0);
+  failing_store store;
+  test_server srv(settings, hs256_settings(), &store);
+  const auto before = scrape(srv);
+
+  // Last writer wins: the second event is older than the stored task, so it is ignored.
+  REQUIRE(post_events(srv, json::array{created_at(1, "2026-01-02T00:00:00Z")}).status == 202);
+  REQUIRE(post_events(srv, json::array{created_at(1, "2026-01-01T00:00:00Z")}).status == 202);
+
+  // A session that acks once and then falls two updates behind a window of one is cut.
+  ws_client lagger;
+  open_session(lagger, srv, "m2");
+  subscribe(lagger, {{"userId", "m2"}});
+  lagger.send_json({{"type", "ack"}, {"payload", {{"id", "0"}}}});
+  lagger.send_ping();
+  read_until(lagger, [](const json::object& m) { return type_of(m) == "pong"; });  // the ack was taken
+  REQUIRE(post_events(srv, json::array{created_at(2, "2026-01-03T00:00:00Z")}).status == 202);
+  REQUIRE(post_events(srv, json::array{created_at(3, "2026-01-03T00:00:00Z")}).status == 202);
+  read_until(lagger, [](const json::object& m) { return type_of(m) == "error"; });
+  CHECK(lagger.read_until_close() == 4013);
+
+  store.failing = true;
+  CHECK(post_events(srv, json::array{created_at(4, "2026-01-03T00:00:00Z")}).status == 503);
+
+  const deltas expected{
+      {sample("ingest_events_total", "result", "applied"), 3},
+      {sample("ingest_events_total", "result", "ignored"), 1},
+      {sample("ingest_requests_total", "status", "202"), 4},
+      {sample("ingest_requests_total", "status", "503"), 1},
+      {sample("slow_consumer_drops_total"), 1},
+      {sample("errors_total", "code", "SLOW_CONSUMER"), 1},
+      {sample("closes_total", "code", "4013"), 1},
+  };
+  const auto seen = settled_changes(srv, before, expected);
+  for (const auto& [key, want] : expected) CHECK_MESSAGE(seen.at(key) == want, key << " moved by " << seen.at(key));
+  CHECK(scrape(srv).at(sample("build_info", "version", dh::version)) == 1);
 }
 
 TEST_CASE("promtool accepts /metrics") {
