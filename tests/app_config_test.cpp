@@ -155,6 +155,8 @@ TEST_CASE("config: each bad value is one line starting with the flag name") {
       {"--handshake-timeout", {"--handshake-timeout=50ms"}},
       {"--handshake-timeout", {"--handshake-timeout=soon"}},
       {"--drain-timeout", {"--drain-timeout=later"}},
+      {"--trust-proxy", {"--trust-proxy=10.0.0.0/33"}},
+      {"--trust-proxy", {"--trust-proxy=10.0.0.1,nginx"}},
       {"--redis", {"--redis=rediss://cache:6379"}},
       {"--redis", {"--redis=redis://cache:6379/99"}},
       {"--redis", {"--redis=cache:6379"}},
@@ -225,6 +227,15 @@ TEST_CASE("config: environment twins") {
     CHECK(c.server.admission.max_per_user == 7u);
     CHECK(c.server.liveness.idle_timeout == 120s);
     CHECK(c.server.rate_limit.per_second == doctest::Approx(0.0));
+  }
+  SUBCASE("DASHBOARD_TRUST_PROXY takes a comma-separated list, --trust-proxy repeats") {
+    const auto c = parsed(argv_of({"--jwt-secret", secret, "--trust-proxy", "::1"}),
+                          env_from({{"DASHBOARD_TRUST_PROXY", "10.0.0.0/8,127.0.0.1"}}))
+                       .settings;
+    REQUIRE(c.server.trusted_proxies.size() == 3);
+    CHECK(c.server.trusted_proxies[0].contains(boost::asio::ip::make_address("::1")));
+    CHECK(c.server.trusted_proxies[1].contains(boost::asio::ip::make_address("10.9.8.7")));
+    CHECK(c.server.trusted_proxies[2].prefix == 32);
   }
   SUBCASE("a bad environment value names the flag") {
     const auto message = error_of(argv_of({"--jwt-secret", secret}), env_from({{"DASHBOARD_PORT", "http"}}));

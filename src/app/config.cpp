@@ -2,6 +2,7 @@
 
 #include "app/duration.hpp"
 #include "dh/version.hpp"
+#include "net/forwarded.hpp"
 #include "protocol/user_id.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -31,6 +32,7 @@ struct raw_options {
   std::string max_message_bytes = "65536", handshake_timeout = "10s", drain_timeout = "10s";
   std::string max_queued_bytes = "4194304", max_queued_frames = "1024";
   std::vector<std::string> allowed_origins;
+  std::vector<std::string> trusted_proxies;
   std::string log_level = "info", log_format = "text";
   std::string ingest_key, data_dir = "./data", history = "10000", history_age = "24h", batch_window_ms = "20";
   std::string task_cache = "100000";
@@ -59,6 +61,7 @@ po::options_description server_options(raw_options& o) {
       ("max-queued-bytes", po::value(&o.max_queued_bytes)->default_value(o.max_queued_bytes), "bytes waiting for one connection before it is cut as SLOW_CONSUMER")
       ("max-queued-frames", po::value(&o.max_queued_frames)->default_value(o.max_queued_frames), "messages waiting for one connection before it is cut as SLOW_CONSUMER")
       ("allowed-origin", po::value(&o.allowed_origins)->composing(), "allowed Origin for upgrades; repeat for more (default: any)")
+      ("trust-proxy", po::value(&o.trusted_proxies)->composing(), "address or CIDR block of a reverse proxy whose X-Forwarded-For names the client for limits and logs; repeat or comma-separate for more (default: none, forwarded headers ignored)")
       ("handshake-timeout", po::value(&o.handshake_timeout)->default_value(o.handshake_timeout), "time allowed for the HTTP upgrade and the closing handshake")
       ("drain-timeout", po::value(&o.drain_timeout)->default_value(o.drain_timeout), "time sessions get to close on SIGTERM")
       ("log-level", po::value(&o.log_level)->default_value(o.log_level), "debug, info, warn or error")
@@ -218,6 +221,14 @@ config validate(const raw_options& o) {
   for (const auto& origin : o.allowed_origins)
     if (origin.empty()) bad("allowed-origin", "must not be empty", origin);
   s.allowed_origins = o.allowed_origins;
+  for (const auto& list : o.trusted_proxies)
+    for (std::size_t from = 0; from <= list.size();) {
+      const auto comma = std::min(list.find(',', from), list.size());
+      const auto item = list.substr(from, comma - from);
+      from = comma + 1;
+      if (auto range = net::parse_address_range(item)) s.trusted_proxies.push_back(*range);
+      else bad("trust-proxy", "must be an address or a CIDR block such as 10.0.0.0/8", item);
+    }
 
   s.ingest_key = o.ingest_key;
   if (!s.ingest_key.empty() && s.ingest_key.size() < 16) bad("ingest-key", "must be at least 16 characters", "<key>");

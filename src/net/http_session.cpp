@@ -13,9 +13,13 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/range/iterator_range_core.hpp>
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <string_view>
+#include <vector>
 #include <utility>
 
 namespace dh::net {
@@ -36,17 +40,37 @@ asio::awaitable<bool> write_response(beast::tcp_stream& stream, response res) {
 struct peer {
   std::string address;  // what per-address limits count; "?" when unknown
   std::string remote;   // address and port, for the log
+  std::optional<asio::ip::address> ip;
 };
 
 peer peer_of(const beast::tcp_stream& stream) {
   boost::system::error_code ec;
   const auto ep = stream.socket().remote_endpoint(ec);
-  if (ec) return {"?", "?"};
+  if (ec) return {"?", "?", std::nullopt};
   auto address = ep.address().to_string();
   auto remote = address + ":" + std::to_string(ep.port());
-  return {std::move(address), std::move(remote)};
+  return {std::move(address), std::move(remote), ep.address()};
 }
 
+// Who sent this request: the peer, or behind a trusted proxy the client it names (the log then
+// says "client via proxy:port"). Whether the peer is a proxy is decided per request, as a proxy
+// may carry many clients' requests on one connection.
+peer client_of(const server_settings& settings, const peer& from, const http::request_header<>& req) {
+  if (settings.trusted_proxies.empty() || !from.ip) return from;
+  std::vector<std::string_view> forwarded_for;
+  for (const auto& field : boost::make_iterator_range(req.equal_range("X-Forwarded-For")))
+    forwarded_for.push_back(field.value());
+  const auto real_ip = req["X-Real-IP"];
+  const auto client = client_address(*from.ip, forwarded_for, real_ip, settings.trusted_proxies);
+  if (client == *from.ip) return from;
+  auto address = client.to_string();
+  return {address, address + " via " + from.remote, client};
+}
+
+bool proxied(const server_settings& settings, const peer& from) {
+  return from.ip && std::any_of(settings.trusted_proxies.begin(), settings.trusted_proxies.end(),
+                                [&](const address_range& r) { return r.contains(*from.ip); });
+}
 
 std::string_view text_of(const beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
@@ -135,9 +159,6 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
       if (!is_quiet_end(head.ec)) ctx.log.debug("read from {} failed: {}", remote, head.ec.message());
       co_return;
     }
-    // Counted once the client has spoken: a port scan's empty connections cost no token.
-    if (first_request && ctx.connection_rate.enabled() && co_await refused_for_rate(ctx, stream, from, head_read))
-      co_return;
     if (head.size == 0) {
       const auto verdict = oversize_verdict(text_of(buffer), limits);
       ctx.log.debug("request from {} refused: header section over {} bytes", remote, limits.section);
@@ -170,6 +191,12 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
       co_await refuse(stream, http::status::bad_request, "bad request");
       co_return;
     }
+    const auto client = client_of(ctx.settings, from, parser.get());
+    // Counted once the client has spoken (a port scan's empty connections cost no token): per
+    // connection, or per request from a trusted proxy, which carries many clients.
+    if ((first_request || proxied(ctx.settings, from)) && ctx.connection_rate.enabled() &&
+        co_await refused_for_rate(ctx, stream, client, head_read))
+      co_return;
     if (!parser.is_done()) {
       // curl and others wait for this before they send a body; the verdict comes after it.
       if (parser.get().version() >= 11 && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
@@ -192,7 +219,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
     if (beast::websocket::is_upgrade(req)) {
       if (auto target = match_ws_target(req.target())) {
         if (!origin_allowed(req, ctx.settings)) {
-          ctx.log.info("upgrade refused from {}: origin not allowed", remote);
+          ctx.log.info("upgrade refused from {}: origin not allowed", client.remote);
           co_await write_response(stream, make_response(http::status::forbidden, "origin not allowed\n", req.version(), false));
           co_return;
         }
@@ -212,7 +239,8 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
         // parser, the read buffer and tcp_stream's timers are freed for the session's whole life.
         stream.expires_never();
         auto executor = stream.get_executor();
-        asio::co_spawn(executor, run_ws_session(ctx, stream.release_socket(), std::move(req), std::move(*target), remote, head_read),
+        asio::co_spawn(executor,
+                       run_ws_session(ctx, stream.release_socket(), std::move(req), std::move(*target), client.remote, head_read),
                        report_failure(ctx));
         co_return;
       }

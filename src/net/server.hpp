@@ -12,6 +12,7 @@
 #include "core/logger.hpp"
 #include "core/metrics.hpp"
 #include "core/rate_limiter.hpp"
+#include "net/forwarded.hpp"
 #include "protocol/jwt.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -37,6 +38,7 @@ struct server_settings {
   std::size_t max_connections = 100'000;  // WebSocket sessions; further upgrades get 503 + Retry-After
   core::address_limit_settings address_limit;  // new connections per client address; beyond: 429
   std::vector<std::string> allowed_origins;  // empty: any Origin; "*" too. Serialised by the server
+  std::vector<address_range> trusted_proxies;  // peers whose X-Forwarded-For names the client
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration close_grace = std::chrono::seconds(5);
   // A session whose outbound queue holds more than either is cut as SLOW_CONSUMER (SPEC §2).

@@ -144,8 +144,12 @@ ws_client::~ws_client() {
 }
 
 bool ws_client::connect(std::uint16_t port, const std::string& target, const std::map<std::string, std::string>& headers,
-                        int* refused_status) {
+                        int* refused_status, const std::string& from) {
   auto& ws = impl_->ws;
+  if (!from.empty()) {
+    ws.next_layer().open(tcp::v4());
+    ws.next_layer().bind({asio::ip::make_address(from), 0});
+  }
   ws.next_layer().connect(loopback(port));
   ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
     for (const auto& [name, value] : headers) req.set(name, value);

@@ -39,8 +39,9 @@ class ws_client {
   ws_client& operator=(const ws_client&) = delete;
 
   // Opens the connection and performs the upgrade; false (with the HTTP status) when refused.
+  // `from`: a local address to connect from (127.0.0.2, say), for tests of per-address rules.
   bool connect(std::uint16_t port, const std::string& target, const std::map<std::string, std::string>& headers = {},
-               int* refused_status = nullptr);
+               int* refused_status = nullptr, const std::string& from = {});
 
   void send_text(const std::string& text);
   void send_binary(const std::string& bytes);

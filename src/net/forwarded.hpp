@@ -1,0 +1,32 @@
+// forwarded.hpp — who the client is behind a reverse proxy. X-Forwarded-For (or X-Real-IP) names
+// the client only when the connection comes from a proxy that --trust-proxy names; anyone else's is ignored.
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dh::net {
+
+// An address block, "10.0.0.0/8" or "::1/128"; a bare address is the block of just itself.
+struct address_range {
+  boost::asio::ip::address network;
+  unsigned prefix = 0;
+
+  bool contains(const boost::asio::ip::address& a) const;
+};
+
+std::optional<address_range> parse_address_range(std::string_view text);
+
+// The client's address for limits and logs. Without a trusted peer it is the peer. From a trusted
+// proxy it is the right-most address of the X-Forwarded-For hops (every header, in order) that is
+// not itself a trusted proxy; X-Real-IP when there is no X-Forwarded-For. A hop that is not an
+// address stops the walk: what is left of it cannot be told from a forgery, so the last trusted
+// hop is the client. IPv4-mapped IPv6 addresses count as IPv4.
+boost::asio::ip::address client_address(const boost::asio::ip::address& peer, const std::vector<std::string_view>& forwarded_for,
+                                        std::string_view real_ip, const std::vector<address_range>& trusted);
+
+}  // namespace dh::net
