@@ -12,9 +12,10 @@ packages=(
 )
 # --with-tests: what only the tests use: promtool checks /metrics, Chromium and Node.js run the
 # browser test (a Node.js from elsewhere is kept if one is on PATH), clang and its runtime
-# build the libFuzzer targets.
+# build the libFuzzer targets, nginx fronts two instances in the deployment test, and
+# systemd-analyze, dpkg-shlibdeps and file check the unit and build the .deb.
 if [[ "${1:-}" == --with-tests ]]; then
-  packages+=(prometheus chromium clang libclang-rt-14-dev)
+  packages+=(prometheus chromium clang libclang-rt-14-dev nginx-light systemd dpkg-dev file python3)
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 

@@ -230,7 +230,7 @@ TEST_CASE("config: environment twins") {
   }
   SUBCASE("DASHBOARD_TRUST_PROXY takes a comma-separated list, --trust-proxy repeats") {
     const auto c = parsed(argv_of({"--jwt-secret", secret, "--trust-proxy", "::1"}),
-                          env_from({{"DASHBOARD_TRUST_PROXY", "10.0.0.0/8,127.0.0.1"}}))
+                          env_from({{"DASHBOARD_TRUST_PROXY", "10.0.0.0/8, 127.0.0.1"}}))
                        .settings;
     REQUIRE(c.server.trusted_proxies.size() == 3);
     CHECK(c.server.trusted_proxies[0].contains(boost::asio::ip::make_address("::1")));

@@ -369,14 +369,18 @@ TEST_CASE("20 kill -9 during a stream of ingest batches: every answered batch is
   // lastEventId: the ids it is sent, across all rounds, must be the history's, in order, once each.
   const auto token = trim(run_binary(with_binary({"token", "--user", "k"}), {{"DASHBOARD_JWT_SECRET", secret}}).out);
   std::vector<std::uint64_t> delivered;  // written by one reader at a time, read between rounds
-  auto connect_live = [&](ws_client& live, std::uint16_t port) {
-    const auto resume = delivered.empty() ? std::string() : "&lastEventId=" + std::to_string(delivered.back());
-    REQUIRE(live.connect(port, "/ws/dashboard/k?token=" + token + resume));
-    REQUIRE(type_of(live.read_json()) == "connection_success");
-    live.send_json({{"type", "subscribe_dashboard"}, {"payload", {{"userId", "k"}}}});
-  };
   auto take_update = [&](const json::object& m) {
     if (type_of(m) == "task_update") delivered.push_back(std::stoull(std::string(m.at("id").as_string())));
+  };
+  // Connects, resumes after the last id delivered (0 before any), and takes the replay up to the
+  // dashboard_update that ends it: from then on the session is live.
+  auto connect_live = [&](ws_client& live, std::uint16_t port) {
+    const auto resume = std::to_string(delivered.empty() ? 0 : delivered.back());
+    REQUIRE(live.connect(port, "/ws/dashboard/k?token=" + token + "&lastEventId=" + resume));
+    REQUIRE(type_of(live.read_json()) == "connection_success");
+    live.send_json({{"type", "subscribe_dashboard"}, {"payload", {{"userId", "k"}}}});
+    REQUIRE(type_of(live.read_json()) == "subscribed");
+    for (auto m = live.read_json(); type_of(m) != "dashboard_update"; m = live.read_json()) take_update(m);
   };
   auto batch_body = [](int batch) {
     std::string body = "[";
@@ -433,9 +437,7 @@ TEST_CASE("20 kill -9 during a stream of ingest batches: every answered batch is
   const auto port = port_from_banner(last.read_line().value_or(""));
   {
     ws_client live;
-    connect_live(live, port);
-    REQUIRE(type_of(live.read_json()) == "subscribed");
-    for (auto m = live.read_json(); type_of(m) != "dashboard_update"; m = live.read_json()) take_update(m);  // the replay
+    connect_live(live, port);  // the replay of what the last round's kill cut off
   }
   const std::map<std::string, std::string> auth{{"Authorization", "Bearer " + token}};
   std::map<int, int> events_of_batch;
@@ -588,7 +590,8 @@ std::size_t connected_sockets(int pid) {
 // The descriptors the server keeps at rest, once it holds no connection (10 s at most).
 std::size_t resting_descriptors(int pid) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (connected_sockets(pid) > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  while (connected_sockets(pid) > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);  // the poll's interval; the socket table decides
   CHECK(connected_sockets(pid) == 0);
   return open_descriptors(pid);
 }
@@ -616,9 +619,9 @@ struct soak_load {
       c.reset();
       return subscribed;
     }
-    for (auto m = c.read_text(); m && type_of(json::parse(*m).as_object()) != "dashboard_update"; m = c.read_text()) {
-      if (!m) return false;
-    }
+    auto m = c.read_text();
+    while (m && type_of(json::parse(*m).as_object()) != "dashboard_update") m = c.read_text();
+    if (!m) return false;
     const auto body = json::serialize(json::array{task_event("updated", json::value(user), task)});
     if (http_post(port, "/api/v1/events", body, {{"Authorization", "Bearer " + ingest_key}}).status != 202) return false;
     for (auto m = c.read_text(); m; m = c.read_text()) {
@@ -652,8 +655,10 @@ struct soak_load {
   // The server ends a reset or dropped connection when it notices: wait for that, 10 s at most.
   bool wait_for_no_sessions() const {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (sessions_and_users() != std::pair<std::int64_t, std::int64_t>{0, 0})
+    while (sessions_and_users() != std::pair<std::int64_t, std::int64_t>{0, 0}) {
       if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(10ms);  // the poll's interval; /status decides
+    }
     return true;
   }
 };

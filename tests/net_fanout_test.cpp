@@ -99,7 +99,10 @@ TEST_CASE("twenty changes within the hub's second give one dashboard_update at o
     if (type_of(m) == "task_update") ++updates;
     return updates == 20;
   });
-  CHECK(dashboards == std::vector<std::int64_t>{1});  // the leading edge, right after the first update
+  // The leading edge, right after the first flush (in Redis mode the bus may hand over two batches
+  // before it, so its total may be more than 1).
+  REQUIRE(dashboards.size() == 1);
+  CHECK(dashboards[0] < 20);
   // /status reads the hub on its strand: once it answers, the flush that sent the last update has
   // also handed its counts to the debouncer.
   REQUIRE(http_get(srv.port(), "/status").status == 200);

@@ -56,20 +56,28 @@ TEST_CASE("the client behind trusted proxies is the right-most untrusted hop") {
   CHECK(client("::ffff:10.0.0.1", {"198.51.100.1"}) == "198.51.100.1");
 }
 
-TEST_CASE("behind a trusted proxy the forwarded address is logged and rate-limited; a forged one is ignored") {
+TEST_CASE("behind a trusted proxy the forwarded address is logged and its upgrades rate-limited; a forged one is ignored") {
   auto settings = default_settings();
   settings.trusted_proxies = ranges({"127.0.0.3"});
   settings.address_limit.per_second = 0.01;  // no refill within the test, however slow the machine
   settings.address_limit.burst = 2;
   test_server srv(settings);
 
-  // Three requests of one client through the proxy: the third is over its rate. Another client of
-  // the same proxy has its own.
-  CHECK(raw_exchange(srv.port(), http_request("/health", "198.51.100.7"), "127.0.0.3").starts_with("HTTP/1.1 200"));
-  CHECK(raw_exchange(srv.port(), http_request("/health", "198.51.100.7"), "127.0.0.3").starts_with("HTTP/1.1 200"));
-  CHECK(raw_exchange(srv.port(), http_request("/health", "198.51.100.7"), "127.0.0.3").starts_with("HTTP/1.1 429"));
-  CHECK(raw_exchange(srv.port(), http_request("/health", "198.51.100.8"), "127.0.0.3").starts_with("HTTP/1.1 200"));
-  // Anyone else's X-Forwarded-For changes nothing: 127.0.0.5 is limited as itself.
+  // Through the proxy, each upgrade is a client's new connection: the third of one client is over
+  // its rate, another client of the same proxy has its own. Plain requests through the proxy
+  // (ingest, say) are not new connections and never count.
+  auto upgrade_via = [&](const std::string& from, const std::string& client) {
+    ws_client c;
+    int status = 0;
+    c.connect(srv.port(), srv.ws_target("u" + client, make_token("u" + client)), {{"X-Forwarded-For", client}}, &status, from);
+    return status;
+  };
+  for (int i = 0; i < 5; ++i) CHECK(raw_exchange(srv.port(), http_request("/health", "198.51.100.7"), "127.0.0.3").starts_with("HTTP/1.1 200"));
+  CHECK(upgrade_via("127.0.0.3", "198.51.100.7") == 101);
+  CHECK(upgrade_via("127.0.0.3", "198.51.100.7") == 101);
+  CHECK(upgrade_via("127.0.0.3", "198.51.100.7") == 429);
+  CHECK(upgrade_via("127.0.0.3", "198.51.100.8") == 101);
+  // Anyone else's X-Forwarded-For changes nothing: 127.0.0.5 is limited as itself, per connection.
   CHECK(raw_exchange(srv.port(), http_request("/health", "198.51.100.9"), "127.0.0.5").starts_with("HTTP/1.1 200"));
   CHECK(raw_exchange(srv.port(), http_request("/health", "198.51.100.10"), "127.0.0.5").starts_with("HTTP/1.1 200"));
   CHECK(raw_exchange(srv.port(), http_request("/health", "198.51.100.11"), "127.0.0.5").starts_with("HTTP/1.1 429"));

@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -153,7 +154,7 @@ namespace {
 // its disk or its server does, and ingest must answer 503.
 class failing_store final : public core::store {
  public:
-  bool failing = false;
+  std::atomic<bool> failing{false};  // set by the test thread, read on the store's
   core::apply_result apply(const std::vector<protocol::task_event>& events, core::wall_time now) override {
     if (failing) throw core::store_error("the test's store fails");
     return inner_.apply(events, now);

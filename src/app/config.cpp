@@ -52,7 +52,7 @@ po::options_description server_options(raw_options& o) {
       ("reuse-port", po::bool_switch(&o.reuse_port), "SO_REUSEPORT: several instances share one port, the kernel spreads connections")
       ("threads", po::value(&o.threads), "network threads (default: number of cores)")
       ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections), "WebSocket sessions of this instance; further upgrades get 503 with Retry-After")
-      ("connection-rate-per-address", po::value(&o.connection_rate)->default_value(o.connection_rate), "new connections per second from one client address, bursts of twice that; beyond it 429 with Retry-After (0: off; behind a proxy every client shares its address)")
+      ("connection-rate-per-address", po::value(&o.connection_rate)->default_value(o.connection_rate), "new connections per second from one client address, bursts of twice that; beyond it 429 with Retry-After (0: off; behind a proxy, see --trust-proxy)")
       ("max-conns-per-user", po::value(&o.max_conns)->default_value(o.max_conns), "live connections per user")
       ("rate-limit", po::value(&o.rate_limit)->default_value(o.rate_limit), "client messages per second per connection (0: off)")
       ("idle-timeout", po::value(&o.idle_timeout)->default_value(o.idle_timeout), "close after no client message or pong for this long (0: never)")
@@ -224,8 +224,10 @@ config validate(const raw_options& o) {
   for (const auto& list : o.trusted_proxies)
     for (std::size_t from = 0; from <= list.size();) {
       const auto comma = std::min(list.find(',', from), list.size());
-      const auto item = list.substr(from, comma - from);
+      auto item = list.substr(from, comma - from);
       from = comma + 1;
+      item.erase(0, item.find_first_not_of(" \t"));
+      item.erase(item.find_last_not_of(" \t") + 1);
       if (auto range = net::parse_address_range(item)) s.trusted_proxies.push_back(*range);
       else bad("trust-proxy", "must be an address or a CIDR block such as 10.0.0.0/8", item);
     }

@@ -47,9 +47,11 @@ peer peer_of(const beast::tcp_stream& stream) {
   boost::system::error_code ec;
   const auto ep = stream.socket().remote_endpoint(ec);
   if (ec) return {"?", "?", std::nullopt};
-  auto address = ep.address().to_string();
+  auto ip = ep.address();
+  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
+  auto address = ip.to_string();
   auto remote = address + ":" + std::to_string(ep.port());
-  return {std::move(address), std::move(remote), ep.address()};
+  return {std::move(address), std::move(remote), ip};
 }
 
 // Who sent this request: the peer, or behind a trusted proxy the client it names (the log then
@@ -159,6 +161,12 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
       if (!is_quiet_end(head.ec)) ctx.log.debug("read from {} failed: {}", remote, head.ec.message());
       co_return;
     }
+    // A new connection counts once the client has spoken (a port scan's empty connections cost no
+    // token), before anything else is done for it. A trusted proxy's connections carry many
+    // clients: there each upgrade counts, for the client it names, once the header is parsed.
+    const bool from_proxy = proxied(ctx.settings, from);
+    if (first_request && !from_proxy && ctx.connection_rate.enabled() && co_await refused_for_rate(ctx, stream, from, head_read))
+      co_return;
     if (head.size == 0) {
       const auto verdict = oversize_verdict(text_of(buffer), limits);
       ctx.log.debug("request from {} refused: header section over {} bytes", remote, limits.section);
@@ -192,9 +200,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
       co_return;
     }
     const auto client = client_of(ctx.settings, from, parser.get());
-    // Counted once the client has spoken (a port scan's empty connections cost no token): per
-    // connection, or per request from a trusted proxy, which carries many clients.
-    if ((first_request || proxied(ctx.settings, from)) && ctx.connection_rate.enabled() &&
+    if (from_proxy && beast::websocket::is_upgrade(parser.get()) && ctx.connection_rate.enabled() &&
         co_await refused_for_rate(ctx, stream, client, head_read))
       co_return;
     if (!parser.is_done()) {

@@ -163,8 +163,7 @@ try {
   let refreshes = 0;
   await refreshed.exposeFunction('dashboardRefreshToken', () => { refreshes += 1; return mint('1', '1h'); });
   const shortToken = mint('1', '6s');
-  // Minted after it and a second longer, so it expires on the server at least a second later.
-  const witnessToken = mint('1', '7s');
+  const shortExp = JSON.parse(Buffer.from(shortToken.split('.')[1], 'base64url').toString()).exp;
   await refreshed.goto(`http://127.0.0.1:${port}/?token=${shortToken}`);  // the query string works too
   await expectState(refreshed, 'connected');
   await refreshed.waitForFunction(() => document.querySelectorAll('#tasks li').length === 4, null, WAIT);
@@ -175,7 +174,10 @@ try {
     window.dashboardClient.on('state', (s) => window.stateChanges.push(s.state));
   });
   // The witness is a plain WebSocket whose token the server lets expire: its AUTH_EXPIRED close says
-  // the first token's expiry has passed on the server's own clock (leeway 0).
+  // the first token's expiry has passed on the server's own clock (leeway 0). Its token is minted
+  // now, to expire at least a second after the first one (and never before it connects).
+  const witnessTtl = Math.max(2, shortExp + 1 - Math.floor(Date.now() / 1000));
+  const witnessToken = mint('1', `${witnessTtl}s`);
   const witnessClose = await refreshed.evaluate(([p, t]) => new Promise((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${p}/ws/dashboard/1?token=${t}`);
     ws.onclose = (e) => resolve(e.code);

@@ -31,6 +31,12 @@ class manual_clock::manual_timer final : public core::timer {
   void call_at(core::steady_time at, std::function<void()> fn) override {
     std::lock_guard lock(clock_.mutex_);
     ++slot_->generation;
+    if (at <= clock_.steady_) {  // already due: it runs at once, as a real timer's would
+      slot_->due.reset();
+      slot_->call = nullptr;
+      clock_.post_locked(slot_, std::move(fn));
+      return;
+    }
     slot_->due = at;
     slot_->call = std::move(fn);
   }
@@ -84,15 +90,21 @@ void manual_clock::advance(std::chrono::nanoseconds by) {
     }
   }
   std::stable_sort(due.begin(), due.end(), [](const due_call& a, const due_call& b) { return a.at < b.at; });
-  for (auto& d : due) {
-    boost::asio::post(d.from->executor, [this, from = d.from, generation = d.generation, call = std::move(d.call)] {
-      {
-        std::lock_guard lock(mutex_);
-        if (from->generation != generation) return;  // re-armed or destroyed since it came due
-      }
-      call();
-    });
-  }
+  for (auto& d : due) post(d.from, d.generation, std::move(d.call));
+}
+
+void manual_clock::post_locked(const std::shared_ptr<slot>& from, std::function<void()> call) const {
+  post(from, from->generation, std::move(call));
+}
+
+void manual_clock::post(const std::shared_ptr<slot>& from, std::uint64_t generation, std::function<void()> call) const {
+  boost::asio::post(from->executor, [this, from, generation, call = std::move(call)] {
+    {
+      std::lock_guard lock(mutex_);
+      if (from->generation != generation) return;  // re-armed or destroyed since it came due
+    }
+    call();
+  });
 }
 
 std::size_t manual_clock::armed() const {

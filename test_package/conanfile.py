@@ -1,0 +1,29 @@
+"""Conan's test of the package: builds a consumer of dashboard_hub::protocol, runs it, and runs the
+gateway's --version. The same CMakeLists builds with plain CMake against an install prefix
+(tests/deploy/package_test.sh does that)."""
+import os
+
+from conan import ConanFile
+from conan.tools.build import can_run
+from conan.tools.cmake import CMake, cmake_layout
+
+
+class DashboardHubTestConan(ConanFile):
+    settings = "os", "arch", "compiler", "build_type"
+    generators = "CMakeDeps", "CMakeToolchain"
+
+    def requirements(self):
+        self.requires(self.tested_reference_str)
+
+    def layout(self):
+        cmake_layout(self)
+
+    def build(self):
+        cmake = CMake(self)
+        cmake.configure()
+        cmake.build()
+
+    def test(self):
+        if can_run(self):
+            self.run(os.path.join(self.cpp.build.bindir, "consumer"), env="conanrun")
+            self.run("dashboard-hub --version", env="conanrun")
