@@ -146,22 +146,35 @@ struct nginx_fixture {
 TEST_CASE("through the shipped nginx config: updates, pings past the read timeout, the client's own address") {
   nginx_fixture f;
 
+  // What the client sent and got through nginx, for the transcript printed at the end.
+  std::vector<std::string> transcript;
+  auto got = [&](const std::vector<json::object>& messages) {
+    for (const auto& m : messages) transcript.push_back("<- " + json::serialize(m));
+    return messages;
+  };
   ws_client c;
   REQUIRE(c.connect(f.port, "/ws/dashboard/n1?token=" + make_token("n1"), {}, nullptr, "127.0.0.2"));
-  REQUIRE(type_of(c.read_json()) == "connection_success");
-  subscribe(c, {{"userId", "n1"}});
+  transcript.push_back("-> GET /ws/dashboard/n1?token=… (from 127.0.0.2, through nginx)");
+  REQUIRE(type_of(got({c.read_json()}).back()) == "connection_success");
+  transcript.push_back(R"(-> {"type":"subscribe_dashboard","payload":{"userId":"n1"}})");
+  const auto after_subscribed = subscribe(c, {{"userId", "n1"}});  // takes the "subscribed" reply
+  transcript.push_back(R"(<- {"type":"subscribed",...})");
+  got(after_subscribed);
   // Ingest through nginx too; the instance that takes it need not be the client's (Redis carries it).
   const auto body = json::serialize(json::array{task_event("created", "n1", 1)});
   REQUIRE(http_post(f.port, "/api/v1/events", body, {{"Authorization", std::string("Bearer ") + test_ingest_key}}).status == 202);
-  read_until(c, [](const json::object& m) { return type_of(m) == "task_update"; });
-  read_until(c, [](const json::object& m) { return type_of(m) == "dashboard_update"; });  // its new counts
+  transcript.push_back("   POST /api/v1/events through nginx: 202");
+  got(read_until(c, [](const json::object& m) { return type_of(m) == "task_update"; }));
+  got(read_until(c, [](const json::object& m) { return type_of(m) == "dashboard_update"; }));  // its new counts
 
   // Idle for longer than nginx's 2 s read timeout: the server's pings (every 1 s) keep it open. The
   // client reads meanwhile, so it answers them, as browsers do.
   CHECK_FALSE(c.read_text(3500ms).has_value());
+  transcript.push_back("   (3.5 s of silence; nginx's proxy_read_timeout is 2 s; the server pings every 1 s)");
   REQUIRE(c.is_open());
   c.send_ping();
-  CHECK(type_of(read_until(c, [](const json::object& m) { return type_of(m) == "pong"; }).back()) == "pong");
+  transcript.push_back(R"(-> {"type":"ping",...})");
+  CHECK(type_of(got(read_until(c, [](const json::object& m) { return type_of(m) == "pong"; })).back()) == "pong");
   REQUIRE(http_post(f.port, "/api/v1/events", json::serialize(json::array{task_event("created", "n1", 2)}),
                     {{"Authorization", std::string("Bearer ") + test_ingest_key}})
               .status == 202);
@@ -197,5 +210,7 @@ TEST_CASE("through the shipped nginx config: updates, pings past the read timeou
   CHECK(logs.find("user=n4 opened from 127.0.0.5:") != std::string::npos);
   CHECK(logs.find("198.51.100.99") == std::string::npos);
   CHECK(logs.find("eyJ") == std::string::npos);  // the token in the query string never reaches a log
-  MESSAGE("the instances' log:\n" << logs);
+  std::string lines;
+  for (const auto& line : transcript) lines += line + "\n";
+  MESSAGE("the client's session through nginx:\n" << lines << "the instances' log:\n" << logs);
 }

@@ -4,6 +4,7 @@
 // reason in the log. Each drives the in-process server over loopback as an attacker would.
 #include "store/sqlite_store.hpp"
 #include "support/sessions.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -266,9 +267,8 @@ TEST_CASE("a page reload at the connection limit is never refused") {
 
 TEST_CASE("a resume position past 2^63 replays nothing over REST or WebSocket") {
   // SQLite, where the id once arrived as a negative integer and selected the whole history.
-  const auto dir = std::filesystem::temp_directory_path() / ("dh-resume-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  auto store = dh::store::sqlite_store::open(dir, {});
+  const temp_dir dir("dh-resume-");  // declared first: removed after the server and the store
+  auto store = dh::store::sqlite_store::open(dir.path, {});
   test_server srv(default_settings(), hs256_settings(), store.get());
   json::array events;
   for (int i = 1; i <= 3; ++i) events.push_back(task_event("created", 1, i));
