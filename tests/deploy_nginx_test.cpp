@@ -195,8 +195,10 @@ TEST_CASE("through the shipped nginx config: updates, pings past the read timeou
   CHECK(refused >= 1);
   ws_client other;
   int other_status = 0;
-  CHECK(other.connect(f.port, "/ws/dashboard/n3?token=" + make_token("n3"), {}, &other_status, "127.0.0.6"));
+  REQUIRE(other.connect(f.port, "/ws/dashboard/n3?token=" + make_token("n3"), {}, &other_status, "127.0.0.6"));
   CHECK(other_status == 101);
+  // The server logs "opened" before it writes connection_success: once that is read, the line is there.
+  REQUIRE(type_of(other.read_json()) == "connection_success");
 
   // Straight to an instance, an X-Forwarded-For from an untrusted peer is ignored.
   ws_client forged;
