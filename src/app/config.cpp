@@ -221,16 +221,11 @@ config validate(const raw_options& o) {
   for (const auto& origin : o.allowed_origins)
     if (origin.empty()) bad("allowed-origin", "must not be empty", origin);
   s.allowed_origins = o.allowed_origins;
-  for (const auto& list : o.trusted_proxies)
-    for (std::size_t from = 0; from <= list.size();) {
-      const auto comma = std::min(list.find(',', from), list.size());
-      auto item = list.substr(from, comma - from);
-      from = comma + 1;
-      item.erase(0, item.find_first_not_of(" \t"));
-      item.erase(item.find_last_not_of(" \t") + 1);
-      if (auto range = net::parse_address_range(item)) s.trusted_proxies.push_back(*range);
-      else bad("trust-proxy", "must be an address or a CIDR block such as 10.0.0.0/8", item);
-    }
+  for (const auto& list : o.trusted_proxies) {
+    auto parsed = net::parse_address_ranges(list);
+    if (parsed.bad_item) bad("trust-proxy", "must be an address or a CIDR block such as 10.0.0.0/8", *parsed.bad_item);
+    s.trusted_proxies.insert(s.trusted_proxies.end(), parsed.ranges.begin(), parsed.ranges.end());
+  }
 
   s.ingest_key = o.ingest_key;
   if (!s.ingest_key.empty() && s.ingest_key.size() < 16) bad("ingest-key", "must be at least 16 characters", "<key>");

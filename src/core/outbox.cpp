@@ -150,28 +150,29 @@ std::optional<close_request> outbox::take_close_request() {
   return std::exchange(close_, std::nullopt);
 }
 
+void outbox::async_receive(item_handler handler) {
+  ready_waiters ready;
+  std::unique_lock lock(mutex_);
+  auto item = pop_locked();
+  wake_room_waiter_locked(ready);
+  // A close requested before the writer came to wait wakes it, as one requested after does.
+  if (!item && !shut_ && close_requested_.load(std::memory_order_relaxed)) item = outbound{outbound::kind::wake, nullptr, {}};
+  if (item || shut_) {
+    lock.unlock();
+    run_room_waiters(std::move(ready));
+    deliver(std::move(handler), std::move(item));
+    return;
+  }
+  handler.swap(waiter_);  // not operator=: see take()
+  waiter_work_ = tracked();
+  lock.unlock();
+  run_room_waiters(std::move(ready));
+}
+
 asio::awaitable<std::optional<outbound>> outbox::receive() {
   // An asynchronous operation, not a coroutine: nothing but the operation itself waits.
   return asio::async_initiate<decltype(asio::use_awaitable), void(std::optional<outbound>)>(
-      [this](auto handler) {
-        ready_waiters ready;
-        std::unique_lock lock(mutex_);
-        auto item = pop_locked();
-        wake_room_waiter_locked(ready);
-        // A close requested before the writer came to wait wakes it, as one requested after does.
-        if (!item && !shut_ && close_requested_.load(std::memory_order_relaxed)) item = outbound{outbound::kind::wake, nullptr, {}};
-        if (item || shut_) {
-          lock.unlock();
-          run_room_waiters(std::move(ready));
-          deliver(receive_fn(std::move(handler)), std::move(item));
-          return;
-        }
-        receive_fn(std::move(handler)).swap(waiter_);
-        waiter_work_ = tracked();
-        lock.unlock();
-        run_room_waiters(std::move(ready));
-      },
-      asio::use_awaitable);
+      [this](auto handler) { async_receive(item_handler(std::move(handler))); }, asio::use_awaitable);
 }
 
 std::optional<outbound> outbox::try_receive() {

@@ -95,7 +95,12 @@ class outbox {
     notify(notify_fn(std::move(handler)));
   }
 
-  // Writer side. receive() yields nullopt once the outbox is shut down.
+  // Writer side: try_receive() takes what waits; on an empty queue the writer waits with
+  // async_receive (a callback, so an idle session keeps no writer coroutine) or receive() (in a
+  // coroutine). Either yields the next item, a `wake` item once a close is requested, or nullopt
+  // once the outbox is shut down.
+  using item_handler = boost::asio::any_completion_handler<void(std::optional<outbound>)>;
+  void async_receive(item_handler handler);
   boost::asio::awaitable<std::optional<outbound>> receive();
   std::optional<outbound> try_receive();
 
@@ -103,7 +108,7 @@ class outbox {
   void shut_down();
 
  private:
-  using receive_fn = boost::asio::any_completion_handler<void(std::optional<outbound>)>;
+  using receive_fn = item_handler;
   using notify_fn = boost::asio::any_completion_handler<void()>;
 
   // Boost 1.81's any_completion_handler move-assignment copies from an lvalue and crashes;
@@ -136,7 +141,7 @@ class outbox {
   std::vector<outbound> queue_;
   std::size_t head_ = 0;
   std::size_t queued_bytes_ = 0;
-  receive_fn waiter_;       // the writer, suspended in receive() on an empty queue
+  receive_fn waiter_;       // the writer, waiting on an empty queue
   notify_fn close_waiter_;  // on_close_requested's handler
   notify_fn room_waiter_;   // wait_for_room's handler, run on room_executor_
   boost::asio::any_io_executor room_executor_;

@@ -27,10 +27,6 @@ std::optional<ip::address> address_of(std::string_view text) {
   return unmapped(a);
 }
 
-bool trusted_by(const ip::address& a, const std::vector<address_range>& trusted) {
-  return std::any_of(trusted.begin(), trusted.end(), [&](const address_range& r) { return r.contains(a); });
-}
-
 // The hops of every X-Forwarded-For header, left to right, as the proxies appended them.
 std::vector<std::string_view> hops_of(const std::vector<std::string_view>& headers) {
   std::vector<std::string_view> hops;
@@ -45,29 +41,32 @@ std::vector<std::string_view> hops_of(const std::vector<std::string_view>& heade
 
 }  // namespace
 
+namespace {
+
+// Whether the first `prefix` bits of two addresses' bytes agree; no allocation, as this runs for
+// every request that a proxy may have sent.
+template <class Bytes>
+bool same_prefix(const Bytes& want, const Bytes& have, unsigned prefix) {
+  for (std::size_t i = 0; i < want.size() && prefix > 0; ++i) {
+    const unsigned bits = std::min(prefix, 8u);
+    const auto mask = static_cast<unsigned char>(0xFFu << (8 - bits));
+    if ((want[i] & mask) != (have[i] & mask)) return false;
+    prefix -= bits;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool address_range::contains(const ip::address& candidate) const {
   const auto a = unmapped(candidate);
   if (a.is_v4() != network.is_v4()) return false;
-  const auto bytes_of = [](const ip::address& x) {
-    std::vector<unsigned char> out;
-    if (x.is_v4()) {
-      const auto b = x.to_v4().to_bytes();
-      out.assign(b.begin(), b.end());
-    } else {
-      const auto b = x.to_v6().to_bytes();
-      out.assign(b.begin(), b.end());
-    }
-    return out;
-  };
-  const auto want = bytes_of(network), have = bytes_of(a);
-  unsigned left = prefix;
-  for (std::size_t i = 0; i < want.size() && left > 0; ++i) {
-    const unsigned bits = std::min(left, 8u);
-    const auto mask = static_cast<unsigned char>(0xFFu << (8 - bits));
-    if ((want[i] & mask) != (have[i] & mask)) return false;
-    left -= bits;
-  }
-  return true;
+  if (a.is_v4()) return same_prefix(network.to_v4().to_bytes(), a.to_v4().to_bytes(), prefix);
+  return same_prefix(network.to_v6().to_bytes(), a.to_v6().to_bytes(), prefix);
+}
+
+bool is_trusted(const ip::address& a, const std::vector<address_range>& trusted) {
+  return std::any_of(trusted.begin(), trusted.end(), [&](const address_range& r) { return r.contains(a); });
 }
 
 std::optional<address_range> parse_address_range(std::string_view text) {
@@ -83,10 +82,25 @@ std::optional<address_range> parse_address_range(std::string_view text) {
   return address_range{*network, prefix};
 }
 
-ip::address client_address(const ip::address& peer, const std::vector<std::string_view>& forwarded_for,
-                           std::string_view real_ip, const std::vector<address_range>& trusted) {
-  auto client = unmapped(peer);
-  if (!trusted_by(client, trusted)) return client;
+address_ranges_parsed parse_address_ranges(std::string_view list) {
+  address_ranges_parsed out;
+  for (std::size_t from = 0; from <= list.size();) {
+    const auto comma = std::min(list.find(',', from), list.size());
+    const auto item = trimmed(list.substr(from, comma - from));
+    from = comma + 1;
+    auto range = parse_address_range(item);
+    if (!range) {
+      out.bad_item = std::string(item);
+      break;
+    }
+    out.ranges.push_back(*range);
+  }
+  return out;
+}
+
+ip::address forwarded_client(const ip::address& proxy, const std::vector<std::string_view>& forwarded_for,
+                             std::string_view real_ip, const std::vector<address_range>& trusted) {
+  auto client = unmapped(proxy);
   if (forwarded_for.empty()) {
     if (auto a = real_ip.empty() ? std::nullopt : address_of(real_ip)) return *a;
     return client;
@@ -96,9 +110,15 @@ ip::address client_address(const ip::address& peer, const std::vector<std::strin
     const auto a = address_of(*hop);
     if (!a) return client;
     client = *a;
-    if (!trusted_by(client, trusted)) return client;
+    if (!is_trusted(client, trusted)) return client;
   }
   return client;
+}
+
+ip::address client_address(const ip::address& peer, const std::vector<std::string_view>& forwarded_for,
+                           std::string_view real_ip, const std::vector<address_range>& trusted) {
+  if (!is_trusted(peer, trusted)) return unmapped(peer);
+  return forwarded_client(peer, forwarded_for, real_ip, trusted);
 }
 
 }  // namespace dh::net

@@ -21,11 +21,26 @@ struct address_range {
 
 std::optional<address_range> parse_address_range(std::string_view text);
 
-// The client's address for limits and logs. Without a trusted peer it is the peer. From a trusted
-// proxy it is the right-most address of the X-Forwarded-For hops (every header, in order) that is
-// not itself a trusted proxy; X-Real-IP when there is no X-Forwarded-For. A hop that is not an
-// address stops the walk: what is left of it cannot be told from a forgery, so the last trusted
-// hop is the client. IPv4-mapped IPv6 addresses count as IPv4.
+// A comma-separated list of ranges, each item trimmed: the ranges, or the first item that is not one.
+struct address_ranges_parsed {
+  std::vector<address_range> ranges;
+  std::optional<std::string> bad_item;
+};
+address_ranges_parsed parse_address_ranges(std::string_view list);
+
+// Whether `a` (IPv4-mapped counts as IPv4) lies in one of the ranges.
+bool is_trusted(const boost::asio::ip::address& a, const std::vector<address_range>& trusted);
+
+// The client a trusted proxy names: the right-most address of the X-Forwarded-For hops (every
+// header, in order) that is not itself a trusted proxy; X-Real-IP when there is no
+// X-Forwarded-For. A hop that is not an address stops the walk: what is left of it cannot be told
+// from a forgery, so the last trusted hop is the client. The proxy itself when it names none.
+boost::asio::ip::address forwarded_client(const boost::asio::ip::address& proxy,
+                                          const std::vector<std::string_view>& forwarded_for, std::string_view real_ip,
+                                          const std::vector<address_range>& trusted);
+
+// The client's address for limits and logs: the peer, or forwarded_client() when the peer is a
+// trusted proxy. IPv4-mapped IPv6 addresses count as IPv4.
 boost::asio::ip::address client_address(const boost::asio::ip::address& peer, const std::vector<std::string_view>& forwarded_for,
                                         std::string_view real_ip, const std::vector<address_range>& trusted);
 

@@ -54,24 +54,17 @@ peer peer_of(const beast::tcp_stream& stream) {
   return {std::move(address), std::move(remote), ip};
 }
 
-// Who sent this request: the peer, or behind a trusted proxy the client it names (the log then
-// says "client via proxy:port"). Whether the peer is a proxy is decided per request, as a proxy
-// may carry many clients' requests on one connection.
-peer client_of(const server_settings& settings, const peer& from, const http::request_header<>& req) {
-  if (settings.trusted_proxies.empty() || !from.ip) return from;
+// Who sent this request when the peer is a trusted proxy: the client it names (the log then says
+// "client via proxy:port"), decided per request, as a proxy carries many clients' requests on one
+// connection.
+peer client_behind(const server_settings& settings, const peer& proxy, const http::request_header<>& req) {
   std::vector<std::string_view> forwarded_for;
   for (const auto& field : boost::make_iterator_range(req.equal_range("X-Forwarded-For")))
     forwarded_for.push_back(field.value());
-  const auto real_ip = req["X-Real-IP"];
-  const auto client = client_address(*from.ip, forwarded_for, real_ip, settings.trusted_proxies);
-  if (client == *from.ip) return from;
+  const auto client = forwarded_client(*proxy.ip, forwarded_for, req["X-Real-IP"], settings.trusted_proxies);
+  if (client == *proxy.ip) return proxy;
   auto address = client.to_string();
-  return {address, address + " via " + from.remote, client};
-}
-
-bool proxied(const server_settings& settings, const peer& from) {
-  return from.ip && std::any_of(settings.trusted_proxies.begin(), settings.trusted_proxies.end(),
-                                [&](const address_range& r) { return r.contains(*from.ip); });
+  return {address, address + " via " + proxy.remote, client};
 }
 
 std::string_view text_of(const beast::flat_buffer& buffer) {
@@ -149,12 +142,11 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
   beast::flat_buffer buffer;
   const auto from = peer_of(stream);
   const auto& remote = from.remote;
-  bool first = true;
-  for (;;) {
+  const bool from_proxy = from.ip && is_trusted(*from.ip, ctx.settings.trusted_proxies);
+  for (bool first_request = true;; first_request = false) {
     // The first request is a handshake and gets the handshake deadline; later ones keep-alive.
-    stream.expires_after(first ? ctx.settings.handshake_timeout
-                               : std::chrono::duration_cast<std::chrono::steady_clock::duration>(keep_alive_timeout));
-    const bool first_request = std::exchange(first, false);
+    stream.expires_after(first_request ? ctx.settings.handshake_timeout
+                                       : std::chrono::duration_cast<std::chrono::steady_clock::duration>(keep_alive_timeout));
     const auto head = co_await read_header_section(stream, buffer);
     const auto head_read = ctx.clock.steady_now();  // a WebSocket's handshake time counts from here
     if (head.ec) {
@@ -164,7 +156,6 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
     // A new connection counts once the client has spoken (a port scan's empty connections cost no
     // token), before anything else is done for it. A trusted proxy's connections carry many
     // clients: there each upgrade counts, for the client it names, once the header is parsed.
-    const bool from_proxy = proxied(ctx.settings, from);
     if (first_request && !from_proxy && ctx.connection_rate.enabled() && co_await refused_for_rate(ctx, stream, from, head_read))
       co_return;
     if (head.size == 0) {
@@ -199,7 +190,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) 
       co_await refuse(stream, http::status::bad_request, "bad request");
       co_return;
     }
-    const auto client = client_of(ctx.settings, from, parser.get());
+    const auto client = from_proxy ? client_behind(ctx.settings, from, parser.get()) : from;
     if (from_proxy && beast::websocket::is_upgrade(parser.get()) && ctx.connection_rate.enabled() &&
         co_await refused_for_rate(ctx, stream, client, head_read))
       co_return;

@@ -30,9 +30,9 @@ using protocol::errc;
 using protocol::failure;
 
 // An idle connection keeps one read pending, and that read owns a buffer of this size: small,
-// because client messages are small and 50,000 idle connections must fit in 1 GiB. A larger
-// message is read in several chunks.
-constexpr std::size_t read_chunk = 512;
+// because Beast reads the socket into its own buffer first and the contract's messages (ping,
+// subscribe, ack) fit. A larger one, such as refresh_token, is read in several chunks.
+constexpr std::size_t read_chunk = 128;
 
 // Frames are gathered into one send up to this many bytes; more would only cost memory.
 constexpr std::size_t max_gathered_bytes = 64 * 1024;
@@ -41,7 +41,8 @@ constexpr std::size_t max_gathered_bytes = 64 * 1024;
 // coroutines, the timer's handler and the close notification. All of them run on the
 // connection's executor (one thread or a strand), so plain members need no locking. Nothing
 // else lives per connection: no coroutine waits on the others, so an idle connection costs
-// this object, Beast's stream and two suspended coroutines.
+// this object, Beast's stream, the suspended reader and two callbacks (the writer's wait in the
+// outbox and the timer's).
 struct session {
   session(server_context& c, tcp::socket socket, std::string from, core::steady_time connected)
       : ctx(c),
@@ -302,29 +303,52 @@ bool writes_bytes(const std::optional<core::outbound>& item) {
   return item && item->what != core::outbound::kind::wake;
 }
 
-asio::awaitable<void> write_loop(session& s) {
-  bool clean = true;
-  std::optional<core::outbound> next;
+// Writes what the outbox holds, starting with `first`, until it is empty (true: wait for more) or
+// the writer is done: the close is sent or a write failed (false).
+asio::awaitable<bool> write_burst(session& s, core::outbound first) {
+  std::optional<core::outbound> next = std::move(first);
   for (;;) {
     if (auto request = s.out->take_close_request()) {
       s.ws.next_layer().gather(false);
       co_await close_with(s, *request);
-      break;
+      stop(s);
+      co_return false;
     }
     // Drain what is queued before waiting again: a burst costs one wake-up, and while another
     // frame is already queued this one is only gathered; the burst's last write sends them all.
     auto item = next ? std::exchange(next, std::nullopt) : s.out->try_receive();
-    if (!item) item = co_await s.out->receive();
-    if (!item) break;
+    if (!item) co_return true;
     next = s.out->try_receive();
     s.ws.next_layer().gather(writes_bytes(next) && s.ws.next_layer().pending_bytes() < max_gathered_bytes);
     if (!co_await write_item(s, *item)) {
-      clean = false;
-      break;
+      drop_connection(s);
+      stop(s);
+      co_return false;
     }
   }
-  if (!clean) drop_connection(s);
-  stop(s);
+}
+
+void on_loop_end(std::shared_ptr<session> s, std::exception_ptr e);
+
+// The writer runs only while there is something to send. An empty outbox holds this callback,
+// not a suspended coroutine: an idle connection keeps no writer frames (about a kilobyte).
+void await_output(std::shared_ptr<session> s) {
+  auto& out = *s->out;
+  out.async_receive([s = std::move(s)](std::optional<core::outbound> item) mutable {
+    if (!item) {  // shut down: the reader has ended or the session failed
+      stop(*s);
+      on_loop_end(std::move(s), nullptr);
+      return;
+    }
+    auto& session = *s;
+    asio::co_spawn(session.ws.get_executor(), write_burst(session, std::move(*item)),
+                   [s = std::move(s)](std::exception_ptr e, bool drained) mutable {
+                     if (!e && drained)
+                       await_output(std::move(s));
+                     else
+                       on_loop_end(std::move(s), e);
+                   });
+  });
 }
 
 // --- the timer: a callback, not a coroutine, so an idle connection keeps no frame for it -------
@@ -452,17 +476,15 @@ void finish(session& s) {
                  requested != 0 ? "server" : "client", s.remote, lived, s.messages_in, s.messages_out);
 }
 
-// The completion of the reader and of the writer: each holds the session alive while its loop
-// runs; the second to end finishes the session.
-auto on_loop_end(std::shared_ptr<session> s) {
-  return [s = std::move(s)](std::exception_ptr e) {
-    if (e) {
-      s->ctx.log.error("INTERNAL_ERROR session {} user={}: {}", s->session_id, s->user_id, core::describe(e));
-      stop(*s);
-      drop_connection(*s);
-    }
-    if (--s->loops_running == 0) finish(*s);
-  };
+// The end of the reader and of the writer: each holds the session alive while it runs (or, the
+// writer, waits); the second to end finishes the session.
+void on_loop_end(std::shared_ptr<session> s, std::exception_ptr e) {
+  if (e) {
+    s->ctx.log.error("INTERNAL_ERROR session {} user={}: {}", s->session_id, s->user_id, core::describe(e));
+    stop(*s);
+    drop_connection(*s);
+  }
+  if (--s->loops_running == 0) finish(*s);
 }
 
 void start(const std::shared_ptr<session>& s) {
@@ -478,8 +500,8 @@ void start(const std::shared_ptr<session>& s) {
   });
   const auto executor = s->ws.get_executor();
   s->loops_running = 2;
-  asio::co_spawn(executor, read_loop(*s), on_loop_end(s));
-  asio::co_spawn(executor, write_loop(*s), on_loop_end(s));
+  asio::co_spawn(executor, read_loop(*s), [s](std::exception_ptr e) { on_loop_end(s, e); });
+  await_output(s);
   // A close requested from another thread (the hub: slow consumer, shutdown) starts the grace.
   s->out->on_close_requested([s] {
     release_slot(*s);

@@ -34,7 +34,7 @@ class manual_clock::manual_timer final : public core::timer {
     if (at <= clock_.steady_) {  // already due: it runs at once, as a real timer's would
       slot_->due.reset();
       slot_->call = nullptr;
-      clock_.post_locked(slot_, std::move(fn));
+      clock_.post(slot_, slot_->generation, std::move(fn));  // mutex_ held: reads the generation
       return;
     }
     slot_->due = at;
@@ -91,10 +91,6 @@ void manual_clock::advance(std::chrono::nanoseconds by) {
   }
   std::stable_sort(due.begin(), due.end(), [](const due_call& a, const due_call& b) { return a.at < b.at; });
   for (auto& d : due) post(d.from, d.generation, std::move(d.call));
-}
-
-void manual_clock::post_locked(const std::shared_ptr<slot>& from, std::function<void()> call) const {
-  post(from, from->generation, std::move(call));
 }
 
 void manual_clock::post(const std::shared_ptr<slot>& from, std::uint64_t generation, std::function<void()> call) const {

@@ -35,7 +35,6 @@ class manual_clock final : public core::clock {
 
   // Posts `call` to the slot's executor; it runs unless the slot is re-armed or destroyed first.
   void post(const std::shared_ptr<slot>& from, std::uint64_t generation, std::function<void()> call) const;
-  void post_locked(const std::shared_ptr<slot>& from, std::function<void()> call) const;  // mutex_ held
 
   mutable std::mutex mutex_;  // guards everything below and every slot
   core::steady_time steady_;
