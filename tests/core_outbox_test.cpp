@@ -314,3 +314,49 @@ TEST_CASE("outbox wait_for_room completes once the next frame fits, or at a clos
     CHECK(released);
   }
 }
+
+// The session's writer waits this way while idle: a callback, no coroutine frame.
+TEST_CASE("outbox async_receive hands one item to a callback, on the outbox's executor") {
+  asio::io_context ioc;
+  outbox box(ioc.get_executor(), 4);
+  std::vector<std::optional<outbound>> received;
+  auto wait = [&] { box.async_receive([&](std::optional<outbound> item) { received.push_back(std::move(item)); }); };
+
+  SUBCASE("a frame already queued is handed over without waiting, but not inline") {
+    REQUIRE(box.push(make_frame("queued")) == push_result::ok);
+    wait();
+    CHECK(received.empty());
+    ioc.poll();
+    REQUIRE(received.size() == 1u);
+    REQUIRE(received[0].has_value());
+    CHECK(*received[0]->data == "queued");
+  }
+  SUBCASE("a frame pushed while it waits goes straight to it, and only once") {
+    wait();
+    ioc.poll();
+    CHECK(received.empty());
+    REQUIRE(box.push(make_frame("live")) == push_result::ok);
+    REQUIRE(box.push(make_frame("queued after")) == push_result::ok);
+    ioc.poll();
+    REQUIRE(received.size() == 1u);
+    CHECK(*received[0]->data == "live");
+    CHECK(*box.try_receive()->data == "queued after");  // the second waits for the writer's next take
+  }
+  SUBCASE("a close request wakes it") {
+    wait();
+    box.request_close({4013, nullptr, "slow"});
+    ioc.poll();
+    REQUIRE(received.size() == 1u);
+    REQUIRE(received[0].has_value());
+    CHECK(received[0]->what == outbound::kind::wake);
+  }
+  SUBCASE("shut_down ends it with nullopt, also when it comes to wait afterwards") {
+    wait();
+    box.shut_down();
+    wait();
+    ioc.poll();
+    REQUIRE(received.size() == 2u);
+    CHECK_FALSE(received[0].has_value());
+    CHECK_FALSE(received[1].has_value());
+  }
+}
