@@ -41,18 +41,10 @@ class gathering_stream {
   // Sends whatever is held, then calls handler(ec): for a burst's last write, and for the
   // teardown after a close frame that Beast's reader wrote in the middle of a gathered burst.
   // The pending buffer is freed after it, so an idle connection keeps none.
-  template <class Handler>
-  void async_flush(Handler handler) {
-    gathering_ = false;
-    if (pending_.empty()) {
-      asio::post(socket_.get_executor(), [handler = std::move(handler)]() mutable { std::move(handler)({}); });
-      return;
-    }
-    asio::async_write(socket_, asio::buffer(pending_),
-                      [this, handler = std::move(handler)](boost::system::error_code ec, std::size_t) mutable {
-                        std::vector<char>().swap(pending_);
-                        std::move(handler)(ec);
-                      });
+  template <class Token>
+  auto async_flush(Token&& token) {
+    return asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler) { this->start_flush(std::move(handler)); }, token);
   }
 
   template <class MutableBuffers, class Token>
@@ -67,6 +59,21 @@ class gathering_stream {
   }
 
  private:
+  template <class Handler>
+  void start_flush(Handler handler) {
+    gathering_ = false;
+    if (pending_.empty()) {
+      auto executor = asio::get_associated_executor(handler, socket_.get_executor());
+      asio::post(executor, [handler = std::move(handler)]() mutable { std::move(handler)(boost::system::error_code{}); });
+      return;
+    }
+    asio::async_write(socket_, asio::buffer(pending_),
+                      [this, handler = std::move(handler)](boost::system::error_code ec, std::size_t) mutable {
+                        std::vector<char>().swap(pending_);
+                        std::move(handler)(ec);
+                      });
+  }
+
   template <class Handler, class ConstBuffers>
   void start_write(Handler handler, const ConstBuffers& buffers) {
     const auto size = asio::buffer_size(buffers);

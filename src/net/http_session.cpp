@@ -43,14 +43,12 @@ struct peer {
   std::optional<asio::ip::address> ip;
 };
 
-peer peer_of(const beast::tcp_stream& stream) {
-  boost::system::error_code ec;
-  const auto ep = stream.socket().remote_endpoint(ec);
-  if (ec) return {"?", "?", std::nullopt};
-  auto ip = ep.address();
+peer peer_of(const std::optional<tcp::endpoint>& ep) {
+  if (!ep) return {"?", "?", std::nullopt};
+  auto ip = ep->address();
   if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
   auto address = ip.to_string();
-  auto remote = address + ":" + std::to_string(ep.port());
+  auto remote = address + ":" + std::to_string(ep->port());
   return {std::move(address), std::move(remote), ip};
 }
 
@@ -137,10 +135,10 @@ http::status status_of(const boost::system::error_code& parse_error) {
 
 }  // namespace
 
-asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket) {
+asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, std::optional<tcp::endpoint> peer_endpoint) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  const auto from = peer_of(stream);
+  const auto from = peer_of(peer_endpoint);
   const auto& remote = from.remote;
   const bool from_proxy = from.ip && is_trusted(*from.ip, ctx.settings.trusted_proxies);
   for (bool first_request = true;; first_request = false) {

@@ -6,8 +6,11 @@
 #include "net/net.hpp"
 #include "net/server.hpp"
 
+#include <optional>
+
 namespace dh::net {
 
-asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket);
+// `peer` is the address accept() returned (no getpeername per connection); nullopt if unknown.
+asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, std::optional<tcp::endpoint> peer);
 
 }  // namespace dh::net

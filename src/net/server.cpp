@@ -29,7 +29,8 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
     // A loop run by one thread is already a strand; a strand executor would also cost every
     // I/O object of the connection a heap block (it does not fit any_io_executor's buffer).
     tcp::socket socket(use_strands ? asio::any_io_executor(asio::make_strand(home)) : home);
-    auto [ec] = co_await acceptor.async_accept(socket, as_values);
+    tcp::endpoint peer;  // filled by accept() itself: no getpeername per connection
+    auto [ec] = co_await acceptor.async_accept(socket, peer, as_values);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Typically EMFILE: keep serving the connections we have and try again shortly.
@@ -46,7 +47,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
       continue;
     }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, run_http_session(ctx, std::move(socket)), report_failure(ctx));
+    asio::co_spawn(executor, run_http_session(ctx, std::move(socket), peer), report_failure(ctx));
   }
 }
 
@@ -83,7 +84,11 @@ tcp::endpoint server::listen() {
 
 void server::serve(tcp::socket socket) {
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, run_http_session(context_, std::move(socket)), report_failure(context_));
+  boost::system::error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  asio::co_spawn(executor,
+                 run_http_session(context_, std::move(socket), ec ? std::nullopt : std::optional<tcp::endpoint>(peer)),
+                 report_failure(context_));
 }
 
 void server::shut_down() {

@@ -518,10 +518,16 @@ asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, re
                                      std::string remote, core::steady_time started) {
   auto s = std::make_shared<session>(ctx, std::move(socket), std::move(remote), started);
   configure(s->ws, ctx);
+  // The 101 is held and goes out with connection_success (or the refusal) in one send: one
+  // syscall and one segment less per handshake, and the client learns the outcome at once.
+  s->ws.next_layer().gather(true);
   if (auto [ec] = co_await s->ws.async_accept(upgrade, as_values); ec) {
     ctx.log.debug("websocket handshake with {} failed: {}", s->remote, ec.message());
+    auto [flush_ec] = co_await s->ws.next_layer().async_flush(as_values);  // Beast's error response
+    (void)flush_ec;
     co_return;
   }
+  s->ws.next_layer().gather(false);  // the next write carries the held 101
   s->ws.text(true);
 
   auto verified = authenticate(ctx, upgrade, target);
