@@ -17,8 +17,12 @@ std::vector<net::address_range> ranges(std::initializer_list<const char*> texts)
   return out;
 }
 
+// As http_session decides it: the peer itself, unless it is a trusted proxy.
 std::string client(const char* peer, std::vector<std::string_view> forwarded_for, std::string_view real_ip = {}) {
-  return net::client_address(ip::make_address(peer), forwarded_for, real_ip, ranges({"10.0.0.0/8", "::1"})).to_string();
+  const auto address = ip::make_address(peer);
+  const auto trusted = ranges({"10.0.0.0/8", "::1"});
+  if (!net::is_trusted(address, trusted)) return address.to_string();
+  return net::forwarded_client(address, forwarded_for, real_ip, trusted).to_string();
 }
 
 std::string http_request(const std::string& target, const std::string& forwarded_for) {

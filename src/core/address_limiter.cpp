@@ -9,6 +9,11 @@ double address_limiter::capacity() const noexcept {
   return std::max(1.0, settings_.burst > 0 ? settings_.burst : 2 * settings_.per_second);
 }
 
+double address_limiter::tokens_at(const bucket& b, steady_time now) const noexcept {
+  const double elapsed = std::chrono::duration<double>(now - b.refilled_at).count();
+  return std::min(capacity(), b.tokens + std::max(0.0, elapsed) * settings_.per_second);
+}
+
 address_limiter::verdict address_limiter::on_connection(std::string_view address, steady_time now) {
   if (!enabled()) return {};
   const std::lock_guard lock(mutex_);
@@ -18,8 +23,7 @@ address_limiter::verdict address_limiter::on_connection(std::string_view address
     it = buckets_.emplace(std::string(address), bucket{capacity(), now}).first;
   }
   auto& b = it->second;
-  const double elapsed = std::chrono::duration<double>(now - b.refilled_at).count();
-  b.tokens = std::min(capacity(), b.tokens + std::max(0.0, elapsed) * settings_.per_second);
+  b.tokens = tokens_at(b, now);
   b.refilled_at = now;
   if (b.tokens >= 1.0) {
     b.tokens -= 1.0;
@@ -31,10 +35,7 @@ address_limiter::verdict address_limiter::on_connection(std::string_view address
 
 void address_limiter::forget_refilled(steady_time now) {
   // An address whose bucket would be full again is no different from one never seen.
-  std::erase_if(buckets_, [&](const auto& entry) {
-    const double elapsed = std::chrono::duration<double>(now - entry.second.refilled_at).count();
-    return entry.second.tokens + elapsed * settings_.per_second >= capacity();
-  });
+  std::erase_if(buckets_, [&](const auto& entry) { return tokens_at(entry.second, now) >= capacity(); });
   // Still full of busy addresses: forget them all rather than grow without bound. Each starts
   // again with a full bucket, which at worst lets one burst more through.
   if (buckets_.size() >= settings_.max_tracked) buckets_.clear();

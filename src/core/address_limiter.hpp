@@ -40,6 +40,8 @@ class address_limiter {
     steady_time refilled_at;
   };
   double capacity() const noexcept;
+  // What `b` holds at `now`, counting what has dripped in since it was last refilled.
+  double tokens_at(const bucket& b, steady_time now) const noexcept;
   void forget_refilled(steady_time now);
 
   address_limit_settings settings_;

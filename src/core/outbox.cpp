@@ -16,7 +16,7 @@ std::size_t bytes_of(const outbound& item) noexcept { return item.data ? item.da
 
 // Handlers run on the outbox's executor, which is the session's (the writer's and the close
 // guard's), never inline under a pusher's call stack, which may be the hub's thread.
-void outbox::deliver(receive_fn handler, std::optional<outbound> item) {
+void outbox::deliver(item_handler handler, std::optional<outbound> item) {
   asio::post(executor_, [handler = std::move(handler), item = std::move(item)]() mutable { std::move(handler)(std::move(item)); });
 }
 
@@ -110,7 +110,7 @@ outbox::push_result outbox::push_ping() { return push_item({outbound::kind::ping
 
 bool outbox::request_close(close_request request) {
   notify_fn guard;  // moved out under the lock, run after it
-  receive_fn writer;
+  item_handler writer;
   work guard_work, writer_work;
   ready_waiters ready;
   {
@@ -188,7 +188,7 @@ std::optional<outbound> outbox::try_receive() {
 }
 
 void outbox::shut_down() {
-  receive_fn writer;
+  item_handler writer;
   notify_fn guard;
   ready_waiters ready;
   work writer_work, guard_work;  // released after the posts below

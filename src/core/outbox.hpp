@@ -108,7 +108,6 @@ class outbox {
   void shut_down();
 
  private:
-  using receive_fn = item_handler;
   using notify_fn = boost::asio::any_completion_handler<void()>;
 
   // Boost 1.81's any_completion_handler move-assignment copies from an lvalue and crashes;
@@ -130,7 +129,7 @@ class outbox {
   static void run_room_waiters(ready_waiters waiters);
   std::optional<outbound> pop_locked();
   void notify(notify_fn handler);
-  void deliver(receive_fn handler, std::optional<outbound> item);
+  void deliver(item_handler handler, std::optional<outbound> item);
 
   // Not Asio's channel: that keeps two std::deque (a kilobyte) per session even when idle. A
   // vector read from head_ allocates only while frames wait.
@@ -141,7 +140,7 @@ class outbox {
   std::vector<outbound> queue_;
   std::size_t head_ = 0;
   std::size_t queued_bytes_ = 0;
-  receive_fn waiter_;       // the writer, waiting on an empty queue
+  item_handler waiter_;     // the writer, waiting on an empty queue
   notify_fn close_waiter_;  // on_close_requested's handler
   notify_fn room_waiter_;   // wait_for_room's handler, run on room_executor_
   boost::asio::any_io_executor room_executor_;

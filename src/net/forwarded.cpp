@@ -39,10 +39,6 @@ std::vector<std::string_view> hops_of(const std::vector<std::string_view>& heade
   return hops;
 }
 
-}  // namespace
-
-namespace {
-
 // Whether the first `prefix` bits of two addresses' bytes agree; no allocation, as this runs for
 // every request that a proxy may have sent.
 template <class Bytes>
@@ -113,12 +109,6 @@ ip::address forwarded_client(const ip::address& proxy, const std::vector<std::st
     if (!is_trusted(client, trusted)) return client;
   }
   return client;
-}
-
-ip::address client_address(const ip::address& peer, const std::vector<std::string_view>& forwarded_for,
-                           std::string_view real_ip, const std::vector<address_range>& trusted) {
-  if (!is_trusted(peer, trusted)) return unmapped(peer);
-  return forwarded_client(peer, forwarded_for, real_ip, trusted);
 }
 
 }  // namespace dh::net

@@ -39,9 +39,4 @@ boost::asio::ip::address forwarded_client(const boost::asio::ip::address& proxy,
                                           const std::vector<std::string_view>& forwarded_for, std::string_view real_ip,
                                           const std::vector<address_range>& trusted);
 
-// The client's address for limits and logs: the peer, or forwarded_client() when the peer is a
-// trusted proxy. IPv4-mapped IPv6 addresses count as IPv4.
-boost::asio::ip::address client_address(const boost::asio::ip::address& peer, const std::vector<std::string_view>& forwarded_for,
-                                        std::string_view real_ip, const std::vector<address_range>& trusted);
-
 }  // namespace dh::net

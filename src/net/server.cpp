@@ -16,6 +16,12 @@ namespace dh::net {
 
 namespace {
 
+// Serves one connection on its own executor (a thread's loop or a strand).
+void spawn_http_session(server_context& ctx, tcp::socket socket, std::optional<tcp::endpoint> peer) {
+  auto executor = socket.get_executor();
+  asio::co_spawn(executor, run_http_session(ctx, std::move(socket), peer), report_failure(ctx));
+}
+
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
                                   const std::vector<asio::any_io_executor>& executors, bool use_strands) {
   std::size_t turn = 0;
@@ -46,8 +52,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
       co_await pause.async_wait(as_values);
       continue;
     }
-    auto executor = socket.get_executor();
-    asio::co_spawn(executor, run_http_session(ctx, std::move(socket), peer), report_failure(ctx));
+    spawn_http_session(ctx, std::move(socket), peer);
   }
 }
 
@@ -83,12 +88,9 @@ tcp::endpoint server::listen() {
 }
 
 void server::serve(tcp::socket socket) {
-  auto executor = socket.get_executor();
   boost::system::error_code ec;
-  auto peer = socket.remote_endpoint(ec);
-  asio::co_spawn(executor,
-                 run_http_session(context_, std::move(socket), ec ? std::nullopt : std::optional<tcp::endpoint>(peer)),
-                 report_failure(context_));
+  const auto peer = socket.remote_endpoint(ec);
+  spawn_http_session(context_, std::move(socket), ec ? std::nullopt : std::optional<tcp::endpoint>(peer));
 }
 
 void server::shut_down() {
