@@ -6,11 +6,22 @@ local_backend::local_backend(core::store& store, boost::asio::any_io_executor st
                              boost::asio::any_io_executor executor, core::admission_settings admission)
     : events_(store, std::move(store_executor), bus_), admission_(std::move(executor), admission) {}
 
+namespace {
+
+// A 101 held for connection_success would wait on a remote backend's replies too: there it goes
+// out at once, so a client's handshake timeout never meets Redis's.
+net::server_settings fitted_to(net::server_settings settings, const backend_parts& backend) {
+  settings.upgrade_with_first_frame = !backend.remote;
+  return settings;
+}
+
+}  // namespace
+
 gateway::gateway(boost::asio::io_context& ioc, net::server_settings settings, protocol::jwt_verifier jwt,
                  const core::clock& clock, const core::logger& log, backend_parts backend,
                  std::vector<boost::asio::any_io_executor> connection_executors, const core::clock* hub_clock)
     : hub_(ioc.get_executor(), settings.hub, hub_clock != nullptr ? *hub_clock : clock, backend.events, log, metrics_),
-      server_(ioc, std::move(settings), std::move(jwt), clock, log, hub_, backend.admission, backend.events, metrics_,
+      server_(ioc, fitted_to(std::move(settings), backend), std::move(jwt), clock, log, hub_, backend.admission, backend.events, metrics_,
               std::move(connection_executors)) {
   backend.bus.subscribe([this](core::bus::batch committed) { hub_.publish(std::move(committed)); },
                         [this](bool up) { hub_.bus_link(up); });

@@ -27,6 +27,8 @@ struct backend_parts {
   core::event_store& events;
   core::bus& bus;
   core::admission& admission;
+  // Admission and history wait on another process (Redis), up to its reply timeout.
+  bool remote = false;
 };
 
 // One process: `store` (SQLite or memory) on `store_executor`, one thread, whose committed

@@ -5,6 +5,7 @@
 #include "net/net.hpp"
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -67,11 +68,13 @@ class gathering_stream {
       asio::post(executor, [handler = std::move(handler)]() mutable { std::move(handler)(boost::system::error_code{}); });
       return;
     }
+    auto executor = asio::get_associated_executor(handler, socket_.get_executor());
     asio::async_write(socket_, asio::buffer(pending_),
-                      [this, handler = std::move(handler)](boost::system::error_code ec, std::size_t) mutable {
+                      asio::bind_executor(executor, [this, handler = std::move(handler)](boost::system::error_code ec,
+                                                                                         std::size_t) mutable {
                         std::vector<char>().swap(pending_);
                         std::move(handler)(ec);
-                      });
+                      }));
   }
 
   template <class Handler, class ConstBuffers>

@@ -40,6 +40,9 @@ struct server_settings {
   std::vector<std::string> allowed_origins;  // empty: any Origin; "*" too. Serialised by the server
   std::vector<address_range> trusted_proxies;  // peers whose X-Forwarded-For names the client
   std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
+  // The 101 goes out with connection_success (or the refusal) in one send. The gateway turns it
+  // off when admission and history wait on a remote backend.
+  bool upgrade_with_first_frame = true;
   std::chrono::steady_clock::duration close_grace = std::chrono::seconds(5);
   // A session whose outbound queue holds more than either is cut as SLOW_CONSUMER (SPEC §2).
   std::size_t outbox_capacity = 1024;           // frames

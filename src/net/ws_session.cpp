@@ -548,6 +548,10 @@ asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, re
   s->session_id = fmt::format("{:016x}", ctx.hub.instance_nonce() ^ s->id);
   s->live.set_token_deadline(token_deadline(ctx, verified->expires_at));
 
+  // What follows may wait on a remote backend: its 101 goes out now.
+  if (!ctx.settings.upgrade_with_first_frame) {
+    if (auto [ec] = co_await s->ws.next_layer().async_flush(as_values); ec) co_return;  // the peer is gone
+  }
   bool admitted = false;
   bool leases_unavailable = false;
   try {
