@@ -64,13 +64,6 @@ std::string ingest_request(const std::string& framing_headers, const std::string
          "\r\n" + framing_headers + "\r\n" + body;
 }
 
-std::string upgrade_request(const std::string& target, const std::string& extra_headers) {
-  return "GET " + target +
-         " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-         extra_headers + "\r\n";
-}
-
 }  // namespace
 
 // --- item 1: one slow client can hold gigabytes --------------------------------------------------

@@ -47,12 +47,6 @@ struct crowd {
   }
 };
 
-std::string upgrade_request(const std::string& target) {
-  return "GET " + target +
-         " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-}
-
 // A client frame masked with the key 0, so the payload reads as it is.
 std::string frame(unsigned char first_byte, const std::string& payload) {
   std::string f(1, static_cast<char>(first_byte));

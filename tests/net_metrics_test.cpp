@@ -302,9 +302,7 @@ TEST_CASE("past --max-connections an upgrade gets 503 with Retry-After, and the 
   int status = 0;
   CHECK_FALSE(third.connect(srv.port(), srv.ws_target("c3", make_token("c3")), {}, &status));
   CHECK(status == 503);
-  const auto raw = raw_exchange(srv.port(), "GET " + srv.ws_target("c3", make_token("c3")) +
-                                                " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  const auto raw = raw_exchange(srv.port(), upgrade_request(srv.ws_target("c3", make_token("c3"))));
   CHECK(raw.starts_with("HTTP/1.1 503"));
   CHECK(raw.find("Retry-After: 5\r\n") != std::string::npos);
   a.send_ping();

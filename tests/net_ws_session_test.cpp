@@ -3,43 +3,15 @@
 #include "support/redis_server.hpp"
 #include "support/sessions.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
-#include <sys/socket.h>
 
 #include <vector>
 
 using namespace dh::test;
 using namespace std::chrono_literals;
 namespace json = boost::json;
-
-namespace {
-
-std::string upgrade_request(const std::string& target, const std::string& version = "13") {
-  return "GET " + target +
-         " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: " + version + "\r\n\r\n";
-}
-
-// What one read returns after the request: the client blocks in recv() before the server answers,
-// so a 101 sent on its own would come back alone.
-std::string first_read(std::uint16_t port, const std::string& request) {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::socket socket(ioc);
-  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-  timeval tv{10, 0};
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  boost::asio::write(socket, boost::asio::buffer(request));
-  char chunk[8192];
-  const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
-  return n > 0 ? std::string(chunk, static_cast<std::size_t>(n)) : std::string();
-}
-
-}  // namespace
 
 TEST_CASE("a valid token gets connection_success, pong and subscription replies") {
   test_server srv;
@@ -293,18 +265,18 @@ TEST_CASE("shutdown tells every session and closes with 1001") {
 TEST_CASE("the 101 goes out in one send with connection_success, or with the refusal") {
   test_server srv;
   SUBCASE("accepted") {
-    const auto bytes = first_read(srv.port(), upgrade_request(srv.ws_target("1", make_token("1"))));
+    const auto bytes = raw_first_read(srv.port(), upgrade_request(srv.ws_target("1", make_token("1"))));
     CHECK(bytes.starts_with("HTTP/1.1 101"));
     // In Redis mode admission waits on Redis, so the 101 goes out before it, on its own.
     if (!redis_mode()) CHECK(bytes.find("\"connection_success\"") != std::string::npos);
   }
   SUBCASE("refused after the upgrade: the error envelope comes with it") {
-    const auto bytes = first_read(srv.port(), upgrade_request(srv.ws_target("1", "not-a-token")));
+    const auto bytes = raw_first_read(srv.port(), upgrade_request(srv.ws_target("1", "not-a-token")));
     CHECK(bytes.starts_with("HTTP/1.1 101"));
     CHECK(bytes.find("AUTH_INVALID") != std::string::npos);
   }
   SUBCASE("refused by the WebSocket handshake itself: its HTTP answer is not held back") {
-    const auto bytes = raw_exchange(srv.port(), upgrade_request(srv.ws_target("1", make_token("1")), "12"));
+    const auto bytes = raw_exchange(srv.port(), upgrade_request(srv.ws_target("1", make_token("1")), {}, "12"));
     CHECK(bytes.starts_with("HTTP/1.1 426"));
     CHECK(bytes.find("Sec-WebSocket-Version: 13") != std::string::npos);
   }

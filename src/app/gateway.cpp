@@ -1,6 +1,12 @@
 #include "app/gateway.hpp"
 
+#include "store/redis_backend.hpp"
+
 namespace dh::app {
+
+backend_parts parts_of(store::redis_backend& redis) noexcept {
+  return {redis.events(), redis.bus(), redis.admission(), true};
+}
 
 local_backend::local_backend(core::store& store, boost::asio::any_io_executor store_executor,
                              boost::asio::any_io_executor executor, core::admission_settings admission)

@@ -20,6 +20,10 @@
 
 #include <vector>
 
+namespace dh::store {
+class redis_backend;
+}
+
 namespace dh::app {
 
 // What a backend lends the gateway; it outlives the gateway.
@@ -33,6 +37,9 @@ struct backend_parts {
 
 // One process: `store` (SQLite or memory) on `store_executor`, one thread, whose committed
 // batches go straight to the hub; slots counted in memory on `executor`.
+// Redis mode's parts: remote, so the gateway sends a 101 before admission waits on Redis.
+backend_parts parts_of(store::redis_backend& redis) noexcept;
+
 class local_backend {
  public:
   local_backend(core::store& store, boost::asio::any_io_executor store_executor, boost::asio::any_io_executor executor,

@@ -109,7 +109,7 @@ int run_server(const config& cfg) {
                                             cfg.server.admission);
   }
   const backend_parts backend =
-      redis ? backend_parts{redis->events(), redis->bus(), redis->admission(), true} : local->parts();
+      redis ? parts_of(*redis) : local->parts();
   gateway parts(ioc, cfg.server, std::move(*verifier), clock, log, backend, connection_executors);
   if (redis) redis->start_bus();
   auto& srv = parts.server();

@@ -63,12 +63,11 @@ class gathering_stream {
   template <class Handler>
   void start_flush(Handler handler) {
     gathering_ = false;
+    auto executor = asio::get_associated_executor(handler, socket_.get_executor());
     if (pending_.empty()) {
-      auto executor = asio::get_associated_executor(handler, socket_.get_executor());
       asio::post(executor, [handler = std::move(handler)]() mutable { std::move(handler)(boost::system::error_code{}); });
       return;
     }
-    auto executor = asio::get_associated_executor(handler, socket_.get_executor());
     asio::async_write(socket_, asio::buffer(pending_),
                       asio::bind_executor(executor, [this, handler = std::move(handler)](boost::system::error_code ec,
                                                                                          std::size_t) mutable {

@@ -123,7 +123,7 @@ app::backend_parts test_server::make_backend(const net::server_settings& setting
                                              std::optional<store::redis_settings> redis) {
   if (redis) {
     redis_ = std::make_unique<store::redis_backend>(std::move(*redis), settings.admission, log_);
-    return {redis_->events(), redis_->bus(), redis_->admission(), true};
+    return app::parts_of(*redis_);
   }
   local_ = std::make_unique<app::local_backend>(store ? *store : own_store_, store_thread_.get_executor(),
                                                 ioc_.get_executor(), settings.admission);

@@ -66,8 +66,9 @@ http_reply http_call(std::uint16_t port, http::verb method, const std::string& t
 
 }  // namespace
 
-std::string raw_exchange(std::uint16_t port, const std::string& bytes, const std::string& from) {
-  asio::io_context ioc;
+namespace {
+
+tcp::socket connect_and_send(asio::io_context& ioc, std::uint16_t port, const std::string& bytes, const std::string& from) {
   tcp::socket socket(ioc);
   if (!from.empty()) {
     socket.open(tcp::v4());
@@ -75,12 +76,40 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes, const std
   }
   socket.connect(loopback(port));
   asio::write(socket, asio::buffer(bytes));
+  return socket;
+}
+
+void set_receive_timeout(int fd) {
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace
+
+std::string raw_exchange(std::uint16_t port, const std::string& bytes, const std::string& from) {
+  asio::io_context ioc;
+  auto socket = connect_and_send(ioc, port, bytes, from);
   return read_until_closed(socket.native_handle());
 }
 
+std::string raw_first_read(std::uint16_t port, const std::string& bytes) {
+  asio::io_context ioc;
+  auto socket = connect_and_send(ioc, port, bytes, {});
+  set_receive_timeout(socket.native_handle());
+  char chunk[8192];
+  const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+  return n > 0 ? std::string(chunk, static_cast<std::size_t>(n)) : std::string();
+}
+
+std::string upgrade_request(const std::string& target, const std::string& extra_headers, const std::string& version) {
+  return "GET " + target +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: " +
+         version + "\r\n" + extra_headers + "\r\n";
+}
+
 std::string read_until_closed(int fd) {
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  set_receive_timeout(fd);
   std::string out;
   char chunk[4096];
   for (;;) {

@@ -27,6 +27,12 @@ http_reply http_post(std::uint16_t port, const std::string& target, const std::s
 // Sends raw bytes on a fresh connection and returns all the server sends until it closes (5 s at
 // most). `from`: a loopback source address other than 127.0.0.1 (e.g. "127.0.0.2").
 std::string raw_exchange(std::uint16_t port, const std::string& bytes, const std::string& from = {});
+// What the first recv() returns after sending raw bytes (5 s at most): the client waits in it
+// before the server answers, so what the server sent in one send comes back whole.
+std::string raw_first_read(std::uint16_t port, const std::string& bytes);
+// A WebSocket upgrade request as raw bytes, for clients that must send what no library would.
+std::string upgrade_request(const std::string& target, const std::string& extra_headers = {},
+                            const std::string& version = "13");
 // Everything readable on a connected socket until the peer closes or 5 s pass. Plain recv(2)
 // with SO_RCVTIMEO: Asio's blocking reads would wait forever.
 std::string read_until_closed(int fd);
