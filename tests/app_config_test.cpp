@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+namespace app_config_test {  // unity builds compile several test files as one unit
+
 using namespace dh::app;
 using namespace std::chrono_literals;
 using dh::protocol::jwt_alg;
@@ -438,3 +440,5 @@ TEST_CASE("parse_duration") {
     }
   }
 }
+
+}  // namespace app_config_test

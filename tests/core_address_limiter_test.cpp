@@ -7,6 +7,8 @@
 #include <chrono>
 #include <string>
 
+namespace core_address_limiter_test {  // unity builds compile several test files as one unit
+
 using dh::core::address_limit_settings;
 using dh::core::address_limiter;
 using dh::core::steady_time;
@@ -57,3 +59,5 @@ TEST_CASE("memory stays bounded: refilled addresses are forgotten first, and bus
   CHECK(limiter.on_connection("10.4.0.1", t0 + 1s).allowed);
   CHECK(limiter.tracked() <= 100);
 }
+
+}  // namespace core_address_limiter_test

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 
+namespace core_admission_test {  // unity builds compile several test files as one unit
+
 namespace asio = boost::asio;
 using dh::core::admission_settings;
 using dh::core::local_admission;
@@ -80,3 +82,5 @@ TEST_CASE("local admission refuses once its wait passes without a release") {
   CHECK(first == true);
   CHECK(second == false);
 }
+
+}  // namespace core_admission_test

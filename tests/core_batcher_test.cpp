@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+namespace core_batcher_test {  // unity builds compile several test files as one unit
+
 namespace json = boost::json;
 using dh::core::batcher;
 using dh::core::collapse;
@@ -223,3 +225,5 @@ TEST_CASE("a taken window encodes as a task_batch with increasing ids") {
   CHECK(updates[1].at("action") == json::value("created"));
   CHECK(updates[1].at("task").at("title") == json::value("z"));
 }
+
+}  // namespace core_batcher_test

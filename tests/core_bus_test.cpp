@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <vector>
 
+namespace core_bus_test {  // unity builds compile several test files as one unit
+
 using dh::core::apply_result;
 using dh::core::bus;
 using dh::core::local_bus;
@@ -29,3 +31,5 @@ TEST_CASE("local_bus refuses a second subscriber") {
   b.subscribe([](bus::batch) {}, {});
   CHECK_THROWS_AS(b.subscribe([](bus::batch) {}, {}), std::logic_error);
 }
+
+}  // namespace core_bus_test

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 
+namespace core_debouncer_test {  // unity builds compile several test files as one unit
+
 using dh::core::debouncer;
 using dh::core::steady_time;
 using dh::protocol::dashboard_stats;
@@ -174,3 +176,5 @@ TEST_CASE("debouncer starting at the steady clock's epoch") {
   REQUIRE(d.wake_at.has_value());
   CHECK(*d.wake_at == steady_time{} + 1s);
 }
+
+}  // namespace core_debouncer_test

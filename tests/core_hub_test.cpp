@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+namespace core_hub_test {  // unity builds compile several test files as one unit
+
 namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace dh;
@@ -266,3 +268,5 @@ TEST_CASE("hub: a user who leaves leaves no session, user or timer behind") {
   f.advance(2s);  // a call dropped with its timer never runs: nothing more reaches the old outbox
   CHECK(out->queued_bytes() == queued);
 }
+
+}  // namespace core_hub_test

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+namespace core_ingest_queue_test {  // unity builds compile several test files as one unit
+
 namespace asio = boost::asio;
 using namespace dh::core;
 using dh::protocol::task_event;
@@ -176,3 +178,5 @@ TEST_CASE("a failed transaction fails every batch in it and publishes nothing") 
   REQUIRE(retry[0].result);
   CHECK(f.db.stats("alice").total == 1);
 }
+
+}  // namespace core_ingest_queue_test

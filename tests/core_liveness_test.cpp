@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+namespace core_liveness_test {  // unity builds compile several test files as one unit
+
 using dh::core::liveness;
 using dh::core::liveness_settings;
 using dh::core::steady_time;
@@ -166,3 +168,5 @@ TEST_CASE("liveness: max_missed_pongs is configurable") {
   CHECK(live.poll(t0 + 30s) == action::send_ping);
   CHECK(live.poll(t0 + 60s) == action::unresponsive);
 }
+
+}  // namespace core_liveness_test

@@ -17,6 +17,8 @@
 #include <atomic>
 #include <vector>
 
+namespace core_local_event_store_test {  // unity builds compile several test files as one unit
+
 namespace asio = boost::asio;
 using namespace dh::core;
 using dh::test::created;
@@ -65,3 +67,5 @@ TEST_CASE("local event store: durable, then on the bus, then apply() completes; 
   REQUIRE(seen.history_after.entries.size() == 1);
   CHECK(seen.history_after.entries[0].event_id == 1);
 }
+
+}  // namespace core_local_event_store_test

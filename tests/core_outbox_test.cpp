@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+namespace core_outbox_test {  // unity builds compile several test files as one unit
+
 namespace asio = boost::asio;
 using dh::core::close_request;
 using dh::core::make_frame;
@@ -360,3 +362,5 @@ TEST_CASE("outbox async_receive hands one item to a callback, on the outbox's ex
     CHECK_FALSE(received[1].has_value());
   }
 }
+
+}  // namespace core_outbox_test

@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+namespace core_rate_limiter_test {  // unity builds compile several test files as one unit
+
 using dh::core::rate_limit_settings;
 using dh::core::rate_limiter;
 using dh::core::steady_time;
@@ -175,3 +177,5 @@ TEST_CASE("rate limiter with a rate below one message per second still lets mess
   CHECK(limiter.on_message(t0 + 2s).what == verdict::allow);
   CHECK(limiter.on_message(t0 + 4s).what == verdict::allow);
 }
+
+}  // namespace core_rate_limiter_test

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+namespace core_task_model_test {  // unity builds compile several test files as one unit
+
 namespace json = boost::json;
 using namespace dh::core;
 using dh::protocol::task_action;
@@ -448,3 +450,5 @@ TEST_CASE("history_covers") {
   CHECK_FALSE(history_covers(1, 3, 9));
   CHECK_FALSE(history_covers(0, 0, 3));  // history empty but events happened
 }
+
+}  // namespace core_task_model_test

@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+namespace net_adversarial_test {  // unity builds compile several test files as one unit
+
 using namespace dh::test;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
@@ -343,3 +345,5 @@ TEST_CASE("a protocol error during the server's close handshake does not leak th
   CHECK(srv.server().connection_count() == 0);
   CHECK(srv.log_text().find("closed code=1008 reason=INVALID_MESSAGE") != std::string::npos);
 }
+
+}  // namespace net_adversarial_test

@@ -14,6 +14,8 @@
 #include <thread>
 #include <unistd.h>
 
+namespace net_fanout_test {  // unity builds compile several test files as one unit
+
 using namespace dh::test;
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -279,3 +281,5 @@ TEST_CASE("a session that acks is cut as a slow consumer past its ack window; ac
   acker.send_ping();
   CHECK(type_of(read_until(acker, [](const json::object& m) { return type_of(m) == "pong"; }).back()) == "pong");
 }
+
+}  // namespace net_fanout_test

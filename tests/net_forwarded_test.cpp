@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+namespace net_forwarded_test {  // unity builds compile several test files as one unit
+
 using namespace dh;
 using namespace dh::test;
 namespace ip = boost::asio::ip;
@@ -98,3 +100,5 @@ TEST_CASE("behind a trusted proxy the forwarded address is logged and its upgrad
   CHECK(log.find("user=p2 opened from 127.0.0.6:") != std::string::npos);
   CHECK(log.find("198.51.100.21") == std::string::npos);
 }
+
+}  // namespace net_forwarded_test

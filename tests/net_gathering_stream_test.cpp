@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+namespace net_gathering_stream_test {  // unity builds compile several test files as one unit
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
@@ -122,3 +124,5 @@ TEST_CASE("WebSocket messages gathered under Beast arrive whole and in order") {
     CHECK(beast::buffers_to_string(buffer.data()) == expected);
   }
 }
+
+}  // namespace net_gathering_stream_test

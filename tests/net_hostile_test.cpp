@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+namespace net_hostile_test {  // unity builds compile several test files as one unit
+
 using namespace dh::test;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
@@ -132,3 +134,5 @@ TEST_CASE("hostile clients together do not slow a normal client, and leave nothi
   CHECK(srv.server().connection_count() == 1);
   probe();
 }
+
+}  // namespace net_hostile_test

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <thread>
 
+namespace net_http_test {  // unity builds compile several test files as one unit
+
 using namespace dh::test;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
@@ -196,3 +198,5 @@ TEST_CASE("the live dashboard page is served from the binary with its security h
   CHECK(http_post(srv.port(), "/", "x").status == 405);
   CHECK(http_get(srv.port(), "/index.html").status == 404);  // one name per file
 }
+
+}  // namespace net_http_test

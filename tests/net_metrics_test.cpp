@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+namespace net_metrics_test {  // unity builds compile several test files as one unit
+
 using namespace dh;
 using namespace dh::test;
 namespace json = boost::json;
@@ -339,3 +341,5 @@ TEST_CASE("past --connection-rate-per-address a new connection gets 429 with Ret
   CHECK(metrics.starts_with("HTTP/1.1 200"));
   CHECK(metrics.find("\ndashboard_hub_connections_refused_rate_total 2\n") != std::string::npos);
 }
+
+}  // namespace net_metrics_test

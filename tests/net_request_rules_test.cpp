@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace net_request_rules_test {  // unity builds compile several test files as one unit
+
 using namespace dh::net;
 
 namespace {
@@ -72,3 +74,5 @@ TEST_CASE("origins compare as RFC 6454 serialises them") {
   CHECK(serialized_origin("https://app.example.com:80") == "https://app.example.com:80");
   CHECK(serialized_origin("null") == "null");
 }
+
+}  // namespace net_request_rules_test

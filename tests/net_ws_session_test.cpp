@@ -9,6 +9,8 @@
 
 #include <vector>
 
+namespace net_ws_session_test {  // unity builds compile several test files as one unit
+
 using namespace dh::test;
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -281,3 +283,5 @@ TEST_CASE("the 101 goes out in one send with connection_success, or with the ref
     CHECK(bytes.find("Sec-WebSocket-Version: 13") != std::string::npos);
   }
 }
+
+}  // namespace net_ws_session_test

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+namespace protocol_ingest_test {  // unity builds compile several test files as one unit
+
 namespace json = boost::json;
 using namespace dh::protocol;
 using std::chrono::system_clock;
@@ -494,3 +496,5 @@ TEST_CASE("parse_ingest is a pure function of the body and now") {
   CHECK(b->front().updated_at == later);
   CHECK(string_of(b->front().task, "updatedAt") == "2026-01-03T11:30:00.123Z");
 }
+
+}  // namespace protocol_ingest_test

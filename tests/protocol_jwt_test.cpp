@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+namespace protocol_jwt_test {  // unity builds compile several test files as one unit
+
 namespace json = boost::json;
 using namespace dh::protocol;
 using std::chrono::system_clock;
@@ -413,3 +415,5 @@ TEST_CASE("to_string names each alg") {
   CHECK(to_string(jwt_alg::rs256) == "RS256");
   CHECK(to_string(jwt_alg::es256) == "ES256");
 }
+
+}  // namespace protocol_jwt_test

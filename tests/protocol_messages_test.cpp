@@ -22,6 +22,8 @@
 #include <variant>
 #include <vector>
 
+namespace protocol_messages_test {  // unity builds compile several test files as one unit
+
 namespace json = boost::json;
 using namespace dh::protocol;
 using std::chrono::system_clock;
@@ -600,3 +602,5 @@ TEST_CASE("user_id_from_json") {
   CHECK_FALSE(user_id_from_json(json::value(nullptr)).has_value());
   CHECK_FALSE(user_id_from_json(json::value(json::array{})).has_value());
 }
+
+}  // namespace protocol_messages_test

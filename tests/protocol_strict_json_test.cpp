@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+namespace protocol_strict_json_test {  // unity builds compile several test files as one unit
+
 using namespace dh::protocol;
 
 namespace {
@@ -121,3 +123,5 @@ TEST_CASE("strict JSON finds a duplicate among many keys, and takes many distinc
   CHECK(parse_strict_json(R"([{"a":1,"b":2},{"b":1,"a":2},{"c":{"a":1}}])").has_value());
   CHECK(refusal_of(R"([{"a":1,"b":2},{"b":1,"b":2}])").path == "[1].b");
 }
+
+}  // namespace protocol_strict_json_test

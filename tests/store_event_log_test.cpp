@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+namespace store_event_log_test {  // unity builds compile several test files as one unit
+
 namespace fs = std::filesystem;
 using dh::store::event_log;
 using namespace std::chrono_literals;
@@ -148,3 +150,5 @@ TEST_CASE("key filter: never forgets a key, rarely claims an unseen one") {
   CHECK(forgotten == 0);
   CHECK(claimed < 1'000);  // about 0.2 % expected at 50,000 keys in 2^20 bits
 }
+
+}  // namespace store_event_log_test

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+namespace store_redis_client_test {  // unity builds compile several test files as one unit
+
 namespace asio = boost::asio;
 using namespace dh;
 using namespace std::chrono_literals;
@@ -172,3 +174,5 @@ TEST_CASE("redis URL: what --redis accepts and refuses") {
   }
   CHECK(store::parse_redis_url("rediss://h:1").error().find("TLS") != std::string::npos);
 }
+
+}  // namespace store_redis_client_test

@@ -28,6 +28,8 @@
 
 #include <sys/resource.h>
 
+namespace store_sqlite_test {  // unity builds compile several test files as one unit
+
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using dh::core::history_page;
@@ -496,3 +498,5 @@ TEST_CASE("sqlite store: a resume position past the newest id, even past 2^63, r
   }
   CHECK(ids_of(store->history("u", 1, 100, t0)) == std::vector<std::uint64_t>{2, 3});
 }
+
+}  // namespace store_sqlite_test

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+namespace store_task_rules_test {  // unity builds compile several test files as one unit
+
 namespace asio = boost::asio;
 using namespace dh;
 using namespace std::chrono_literals;
@@ -124,3 +126,5 @@ TEST_CASE("task rules: the Redis apply script and the in-process model agree on 
     remote.stop();
   }
 }
+
+}  // namespace store_task_rules_test
