@@ -8,9 +8,9 @@
 #   asan     every test under AddressSanitizer + UndefinedBehaviorSanitizer (a debug build:
 #            assertions on);
 #   tsan     every test under ThreadSanitizer (a debug build: assertions on).
-# The benchmark smoke and the test suites mostly wait on sockets and timers, so the next build
-# compiles beside them, at the lowest CPU and I/O priority: they get the cores whenever they want
-# them. Ends with a table of the stages and their wall times, also when one fails (the run stops
+# The benchmark smoke and the test suites mostly wait on sockets and timers, and the fuzzers leave
+# a core free for their last minute, so the next build compiles beside them, at the lowest CPU and
+# I/O priority: they get the cores whenever they want them. Ends with a table of the stages and their wall times, also when one fails (the run stops
 # there, non-zero). Compiles go through ccache when it is installed (its cache is outside the
 # clone, in ~/.cache/ccache), which makes a rerun quick and never changes what is built.
 #   scripts/test.sh [stage...]   only the named stages (release, fuzz, asan, tsan), after setup
@@ -49,6 +49,7 @@ cache_figures() {
 }
 print_stages() {
   local status=$?
+  stop_background
   [ "${status}" -eq 0 ] || failed_stage="${failed_stage:-${current}}"
   end_stage
   echo
@@ -64,41 +65,41 @@ print_stages() {
 }
 trap print_stages EXIT
 
-# A build beside the current stage: started at the lowest priority, its output kept in a log and
-# shown when it is joined; its time in the table is its own, from start to end.
+# A build beside the current stage: started at the lowest priority in a process group of its own
+# (stopped with the run if the run fails first), its output kept in a log and shown when it is
+# joined; its time in the table is its own, from its start to its end.
 background_name=""
 background_pid=""
-background_started=0
-background_ended_file="build/.background-ended"
 background() {  # background NAME COMMAND...: starts COMMAND beside what follows
   background_name="$1"
   shift
-  background_started=$SECONDS
-  rm -f "${background_ended_file}"
   echo "=== ${background_name} (beside what follows; its output comes when it is joined)"
-  ( status=0
-    nice -n 19 ionice -c 3 "$@" >"build/.background.log" 2>&1 || status=$?
-    echo "${SECONDS}" >"${background_ended_file}"
-    exit "${status}" ) &
+  setsid bash -c 'started=$(date +%s); status=0
+                  nice -n 19 ionice -c 3 "$@" >build/.background.log 2>&1 || status=$?
+                  echo "$(( $(date +%s) - started ))" >build/.background.seconds
+                  exit "${status}"' background "$@" &
   background_pid=$!
 }
 join_background() {  # waits for the background build; fails the run if it failed
   [ -n "${background_pid}" ] || return 0
   local status=0
   wait "${background_pid}" || status=$?
-  local ended
-  ended=$(cat "${background_ended_file}" 2>/dev/null || echo "${SECONDS}")
+  background_pid=""
   echo "=== ${background_name}: joined"
   cat build/.background.log
   stage_names+=("${background_name} (beside)")
-  stage_times+=($((ended - background_started)))
-  background_pid=""
+  stage_times+=("$(cat build/.background.seconds)")
   if [ "${status}" -ne 0 ]; then
     failed_stage="${background_name} (beside)"
     exit "${status}"
   fi
 }
+stop_background() {
+  [ -n "${background_pid}" ] || return 0
+  kill -- "-${background_pid}" 2>/dev/null || true
+}
 
+asan_built=""
 tsan_built=""
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(release fuzz asan tsan)
@@ -141,12 +142,21 @@ fi
 if wants fuzz; then
   end_stage
   join_background
+  if wants asan; then
+    # Two fuzzers fill both cores but for the last target's minute: the build takes the core left.
+    background "asan: build" bash -c 'cmake --preset asan >/dev/null && cmake --build --preset asan'
+    asan_built=1
+  fi
   stage "fuzz: ${FUZZ_SECONDS:-60} s a target, two at a time"
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 fi
 if wants asan; then
-  stage "asan: build"
-  build asan
+  end_stage
+  join_background
+  if [ -z "${asan_built}" ]; then
+    stage "asan: build"
+    build asan
+  fi
   if wants tsan; then
     background "tsan: build" bash -c 'cmake --preset tsan >/dev/null && cmake --build --preset tsan'
     tsan_built=1
