@@ -2,6 +2,7 @@
 // defaults, one-line errors naming the flag, durations, subcommands, keys and token minting.
 #include "app/config.hpp"
 #include "app/duration.hpp"
+#include "support/paths.hpp"
 
 #include <doctest/doctest.h>
 
@@ -35,7 +36,7 @@ env_lookup env_from(std::map<std::string, std::string> vars) {
 
 const env_lookup no_env = env_from({});
 
-std::string data_file(std::string_view name) { return std::string(DH_TEST_DATA) + "/" + std::string(name); }
+std::string data_file(std::string_view name) { return std::string(dh::test::test_data_dir) + "/" + std::string(name); }
 
 std::vector<std::string> argv_of(std::initializer_list<std::string> args) {
   std::vector<std::string> out{"dashboard-hub"};

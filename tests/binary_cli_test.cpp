@@ -4,6 +4,7 @@
 #include "protocol/jwt.hpp"
 #include "support/process.hpp"
 #include "support/sessions.hpp"
+#include "support/paths.hpp"
 
 #include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
@@ -33,7 +34,7 @@ namespace json = boost::json;
 
 namespace {
 
-const std::string binary = DH_BINARY;
+const std::string binary = dh::test::binary_path;
 const std::string secret = "binary-test-secret-0123456789abcdefghij";
 
 std::vector<std::string> with_binary(std::vector<std::string> args) {

@@ -6,6 +6,7 @@
 #include "support/sessions.hpp"
 #include "support/test_server.hpp"
 #include "support/ws_client.hpp"
+#include "support/paths.hpp"
 
 #include <doctest/doctest.h>
 
@@ -192,7 +193,7 @@ TEST_CASE("a client moved to another instance with lastEventId gets exactly what
 TEST_CASE("kill -9 of an instance frees its connection leases within the lease TTL") {
   redis_server redis;
   const std::string secret = test_secret;
-  child_process doomed({DH_BINARY, "--port", "0", "--bind", "127.0.0.1", "--threads", "1", "--redis", redis.url(),
+  child_process doomed({dh::test::binary_path, "--port", "0", "--bind", "127.0.0.1", "--threads", "1", "--redis", redis.url(),
                         "--redis-lease-ttl", "2s"},
                        {{"DASHBOARD_JWT_SECRET", secret}});
   const auto banner = doomed.read_line();

@@ -7,6 +7,7 @@
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
 #include "support/sessions.hpp"
+#include "support/paths.hpp"
 
 #include <doctest/doctest.h>
 
@@ -29,8 +30,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string binary = DH_BINARY;
-const std::filesystem::path source_dir = DH_SOURCE_DIR;
+const std::string binary = dh::test::binary_path;
+const std::filesystem::path source_dir = dh::test::source_dir;
 
 std::uint16_t free_port() {
   boost::asio::io_context ioc;

@@ -1,6 +1,7 @@
 // protocol_jwt_test.cpp — JWT verification per SPEC §2: the accept/reject matrix for HS256, RS256
 // and ES256 against a fixed `now`, claim rules, subjects, malformed tokens and key checks.
 #include "protocol/jwt.hpp"
+#include "support/paths.hpp"
 
 #include <doctest/doctest.h>
 
@@ -30,7 +31,7 @@ const std::string secret = "0123456789abcdef0123456789abcdef-test-secret";
 const std::string other_secret = "fedcba9876543210fedcba9876543210-other-secret";
 
 std::string read_key(std::string_view name) {
-  const std::string path = std::string(DH_TEST_DATA) + "/" + std::string(name);
+  const std::string path = std::string(dh::test::test_data_dir) + "/" + std::string(name);
   std::ifstream in(path, std::ios::binary);
   REQUIRE_MESSAGE(in.good(), "cannot read " << path);
   std::ostringstream text;

@@ -266,7 +266,9 @@ int ws_client::read_deaf_until_close() {
   // later than any of them.
   auto& socket = impl_->ws.next_layer();
   socket.native_non_blocking(false);  // Asio left the descriptor non-blocking; recv(2) must wait
-  timeval tv{5, 0};
+  // A bound, not a measure: a sanitized server among parallel tests took over 5 s to reach the close
+  // of 20,000 one-byte fragments (net_hostile_test, CI with four tests at a time).
+  timeval tv{30, 0};
   ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string bytes;
   char chunk[4096];

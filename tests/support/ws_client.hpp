@@ -65,7 +65,7 @@ class ws_client {
 
   // Reads what the server sends from here on without answering anything, not even its pings:
   // a peer that is connected but deaf. Returns the code of the server's close frame as soon as
-  // it arrives, 0 if the connection ended or 5 s passed without one.
+  // it arrives, 0 if the connection ended or 30 s passed without one.
   int read_deaf_until_close();
   // Writes bytes as they are onto the connection, past Beast: frames no WebSocket client would
   // send (unmasked ones, say).
