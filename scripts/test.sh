@@ -8,9 +8,9 @@
 #   asan     every test under AddressSanitizer + UndefinedBehaviorSanitizer (a debug build:
 #            assertions on);
 #   tsan     every test under ThreadSanitizer (a debug build: assertions on).
-# The benchmark smoke and the test suites mostly wait on sockets and timers, and the fuzzers leave
-# a core free for their last minute, so the next build compiles beside them, at the lowest CPU and
-# I/O priority: they get the cores whenever they want them. Ends with a table of the stages and their wall times, also when one fails (the run stops
+# The benchmark smoke and the test suites mostly wait on sockets and timers, so the next build
+# compiles beside them, at the lowest CPU and I/O priority: they get the cores whenever they want
+# them. Ends with a table of the stages and their wall times, also when one fails (the run stops
 # there, non-zero). Compiles go through ccache when it is installed (its cache is outside the
 # clone, in ~/.cache/ccache), which makes a rerun quick and never changes what is built.
 #   scripts/test.sh [stage...]   only the named stages (release, fuzz, asan, tsan), after setup
@@ -99,7 +99,6 @@ stop_background() {
   kill -- "-${background_pid}" 2>/dev/null || true
 }
 
-asan_built=""
 tsan_built=""
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(release fuzz asan tsan)
@@ -142,21 +141,14 @@ fi
 if wants fuzz; then
   end_stage
   join_background
-  if wants asan; then
-    # Two fuzzers fill both cores but for the last target's minute: the build takes the core left.
-    background "asan: build" bash -c 'cmake --preset asan >/dev/null && cmake --build --preset asan'
-    asan_built=1
-  fi
+  # Nothing compiles beside the fuzzers: a build at the lowest priority still cost them a quarter
+  # of their executions (docs/build-times.md).
   stage "fuzz: ${FUZZ_SECONDS:-60} s a target, two at a time"
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 fi
 if wants asan; then
-  end_stage
-  join_background
-  if [ -z "${asan_built}" ]; then
-    stage "asan: build"
-    build asan
-  fi
+  stage "asan: build"
+  build asan
   if wants tsan; then
     background "tsan: build" bash -c 'cmake --preset tsan >/dev/null && cmake --build --preset tsan'
     tsan_built=1
