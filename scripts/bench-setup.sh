@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench-setup.sh — builds what bench/compare runs: the release server and load generator, and
-# the baselines named as arguments (go, node, python). Installs their Debian/npm packages once.
+# the baselines named as arguments (go, node, python). Installs the benchmark's Debian packages
+# (setup.sh --with-bench) and the Node.js baseline's npm packages once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want=" $* "

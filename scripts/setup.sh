@@ -18,12 +18,13 @@ packages=(
 want=" $* "
 if [[ $want == *" --with-tests "* ]]; then
   packages+=(prometheus chromium clang libclang-rt-14-dev nginx-light systemd dpkg-dev file python3)
-  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 # --with-bench: gnuplot draws the charts; Go, Node.js and Python run the baselines.
 if [[ $want == *" --with-bench "* ]]; then
   packages+=(gnuplot-nox golang-go golang-github-gorilla-websocket-dev golang-github-golang-jwt-jwt-dev
              python3-websockets python3-jwt)
+fi
+if [[ $want == *" --with-tests "* || $want == *" --with-bench "* ]]; then
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 

@@ -99,7 +99,6 @@ stop_background() {
   kill -- "-${background_pid}" 2>/dev/null || true
 }
 
-tsan_built=""
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(release fuzz asan tsan)
 wants() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
@@ -151,7 +150,6 @@ if wants asan; then
   build asan
   if wants tsan; then
     background "tsan: build" bash -c 'cmake --preset tsan >/dev/null && cmake --build --preset tsan'
-    tsan_built=1
   fi
   stage "asan: tests"
   suite asan
@@ -159,7 +157,7 @@ fi
 if wants tsan; then
   end_stage
   join_background
-  if [ -z "${tsan_built}" ]; then
+  if ! wants asan; then  # else it was built beside the asan tests
     stage "tsan: build"
     build tsan
   fi
