@@ -213,7 +213,7 @@ TEST_CASE("hub: a resume replays what came after lastEventId in order, holds liv
   REQUIRE(!frames.empty());
   CHECK(frames.back().at("type") == json::value("dashboard_update"));
   CHECK(total_of(frames.back()) == 6);
-  CHECK_FALSE(out->close_requested());
+  CHECK_FALSE(out->has_close_request());
 }
 
 TEST_CASE("hub: a session that acks may fall at most ack_window updates behind") {
@@ -225,16 +225,16 @@ TEST_CASE("hub: a session that acks may fall at most ack_window updates behind")
   f.hub.ack("1", 1, 0);
   f.settle();
   for (int i = 0; i < 3; ++i) f.apply(test::created("1", "t" + std::to_string(i), t0));
-  CHECK_FALSE(acker->close_requested());
+  CHECK_FALSE(acker->has_close_request());
   f.hub.ack("1", 1, 2);  // two of three acknowledged
   f.settle();
   f.apply(test::created("1", "t3", t0));
   f.apply(test::created("1", "t4", t0));
-  CHECK_FALSE(acker->close_requested());  // three unacknowledged
+  CHECK_FALSE(acker->has_close_request());  // three unacknowledged
   f.apply(test::created("1", "t5", t0));
-  CHECK(acker->close_requested());
-  CHECK(acker->requested_close() == std::pair<std::uint16_t, std::string>{4013, "SLOW_CONSUMER"});
-  CHECK_FALSE(silent->close_requested());
+  CHECK(acker->has_close_request());
+  CHECK(acker->close_request_reason() == std::pair<std::uint16_t, std::string>{4013, "SLOW_CONSUMER"});
+  CHECK_FALSE(silent->has_close_request());
   CHECK(f.metrics.errors[static_cast<std::size_t>(protocol::errc::slow_consumer)].value() == 1);
 }
 
@@ -243,10 +243,10 @@ TEST_CASE("hub: a session whose outbox is full is closed as a slow consumer; the
   auto slow = f.subscriber("1", 1, false, 4);
   auto fast = f.subscriber("1", 2, false, 1024);
   for (int i = 0; i < 8; ++i) f.apply(test::created("1", "t" + std::to_string(i), t0));
-  CHECK(slow->close_requested());
-  CHECK(slow->requested_close().first == 4013);
+  CHECK(slow->has_close_request());
+  CHECK(slow->close_request_reason().first == 4013);
   CHECK(of_type(drain(*fast), "task_update").size() == 8);
-  CHECK_FALSE(fast->close_requested());
+  CHECK_FALSE(fast->has_close_request());
 }
 
 TEST_CASE("hub: a user who leaves leaves no session, user or timer behind") {

@@ -87,13 +87,13 @@ TEST_CASE("outbox shares frames instead of copying them") {
 TEST_CASE("outbox close request: the first one wins and is taken once") {
   asio::io_context ioc;
   outbox box(ioc.get_executor(), 4);
-  CHECK_FALSE(box.close_requested());
+  CHECK_FALSE(box.has_close_request());
   CHECK_FALSE(box.take_close_request().has_value());
 
-  box.request_close({4013, make_frame("slow"), "slow consumer"});
-  CHECK(box.close_requested());
-  box.request_close({1000, nullptr, "later"});
-  CHECK(box.close_requested());
+  box.set_close_request({4013, make_frame("slow"), "slow consumer"});
+  CHECK(box.has_close_request());
+  box.set_close_request({1000, nullptr, "later"});
+  CHECK(box.has_close_request());
 
   const auto taken = box.take_close_request();
   REQUIRE(taken.has_value());
@@ -102,10 +102,10 @@ TEST_CASE("outbox close request: the first one wins and is taken once") {
   REQUIRE(taken->last_frame != nullptr);
   CHECK(*taken->last_frame == "slow");
   CHECK_FALSE(box.take_close_request().has_value());
-  CHECK(box.close_requested());  // still requested: the session is ending
+  CHECK(box.has_close_request());  // still requested: the session is ending
 
   SUBCASE("a request after the take is still ignored") {
-    box.request_close({1001, nullptr, "again"});
+    box.set_close_request({1001, nullptr, "again"});
     CHECK_FALSE(box.take_close_request().has_value());
   }
 }
@@ -116,19 +116,19 @@ TEST_CASE("outbox close request wakes the writer") {
   std::optional<outbound> item;
   asio::co_spawn(ioc, [&]() -> asio::awaitable<void> { item = co_await box.receive(); }, asio::detached);
   ioc.run_one();  // the writer is now waiting on an empty queue
-  box.request_close({1001, nullptr, "going away"});
+  box.set_close_request({1001, nullptr, "going away"});
   ioc.run();
   REQUIRE(item.has_value());
   CHECK(item->what == outbound::kind::wake);
-  CHECK(box.requested_close() == std::pair<std::uint16_t, std::string>{1001, "going away"});
+  CHECK(box.close_request_reason() == std::pair<std::uint16_t, std::string>{1001, "going away"});
 }
 
 TEST_CASE("outbox close request still lands when the queue is full") {
   asio::io_context ioc;
   outbox box(ioc.get_executor(), 1);
   REQUIRE(box.push(make_frame("a")) == push_result::ok);
-  box.request_close({4013, nullptr, "full"});
-  CHECK(box.close_requested());
+  box.set_close_request({4013, nullptr, "full"});
+  CHECK(box.has_close_request());
   const auto taken = box.take_close_request();
   REQUIRE(taken.has_value());
   CHECK(taken->code == 4013);
@@ -195,23 +195,23 @@ TEST_CASE("outbox receive() in a coroutine") {
   }
 }
 
-TEST_CASE("outbox on_close_requested fires on a close request") {
+TEST_CASE("outbox on_close_request fires on a close request") {
   asio::io_context ioc;
   outbox box(ioc.get_executor(), 4);
   bool woke = false;
-  box.on_close_requested([&woke] { woke = true; });
+  box.on_close_request([&woke] { woke = true; });
   ioc.poll();
   CHECK_FALSE(woke);
-  box.request_close({1000, nullptr, "bye"});
+  box.set_close_request({1000, nullptr, "bye"});
   ioc.run();
   CHECK(woke);
 }
 
-TEST_CASE("outbox on_close_requested fires on shut_down") {
+TEST_CASE("outbox on_close_request fires on shut_down") {
   asio::io_context ioc;
   outbox box(ioc.get_executor(), 4);
   bool woke = false;
-  box.on_close_requested([&woke] { woke = true; });
+  box.on_close_request([&woke] { woke = true; });
   ioc.poll();
   CHECK_FALSE(woke);
   box.shut_down();
@@ -247,7 +247,7 @@ TEST_CASE("outbox frees its backlog at a close request and refuses what comes af
   outbox box(ioc.get_executor(), 100, 1 << 20);
   for (int i = 0; i < 10; ++i) REQUIRE(box.push(make_frame(std::string(1000, 'x'))) == push_result::ok);
   CHECK(box.queued_bytes() == 10'000);
-  box.request_close({4013, make_frame("bye"), "SLOW_CONSUMER"});
+  box.set_close_request({4013, make_frame("bye"), "SLOW_CONSUMER"});
   CHECK(box.queued_bytes() == 0);
   CHECK_FALSE(box.try_receive().has_value());
   CHECK(box.push(make_frame("late")) == push_result::closed);
@@ -255,7 +255,7 @@ TEST_CASE("outbox frees its backlog at a close request and refuses what comes af
   REQUIRE(taken.has_value());
   CHECK(*taken->last_frame == "bye");
   // The writer has taken the request; the log can still say why the session ended.
-  CHECK(box.requested_close() == std::pair<std::uint16_t, std::string>{4013, "SLOW_CONSUMER"});
+  CHECK(box.close_request_reason() == std::pair<std::uint16_t, std::string>{4013, "SLOW_CONSUMER"});
 }
 
 namespace {
@@ -311,7 +311,7 @@ TEST_CASE("outbox wait_for_room completes once the next frame fits, or at a clos
     start_waiting_for_room(ioc, box, 50, released);
     settle(ioc);
     CHECK_FALSE(released);
-    box.request_close({4013, nullptr, "SLOW_CONSUMER"});
+    box.set_close_request({4013, nullptr, "SLOW_CONSUMER"});
     settle(ioc);
     CHECK(released);
   }
@@ -346,7 +346,7 @@ TEST_CASE("outbox async_receive hands one item to a callback, on the outbox's ex
   }
   SUBCASE("a close request wakes it") {
     wait();
-    box.request_close({4013, nullptr, "slow"});
+    box.set_close_request({4013, nullptr, "slow"});
     ioc.poll();
     REQUIRE(received.size() == 1u);
     REQUIRE(received[0].has_value());

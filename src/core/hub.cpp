@@ -57,12 +57,12 @@ hub::tagged_frames hub::encode_window(const std::vector<task_update>& items, boo
       const auto oldest = std::min_element(items.begin() + static_cast<std::ptrdiff_t>(first),
                                            items.begin() + static_cast<std::ptrdiff_t>(from),
                                            [](const task_update& a, const task_update& b) { return a.accepted < b.accepted; });
-      frames.emplace_back(std::move(f), frame_tag{server_message::task_batch, oldest->accepted});
+      frames.emplace_back(std::move(f), frame_tag{server_message::task_batch, oldest->accepted, items[from - 1].event_id});
     }
   } else {
     for (std::size_t i = 0; i < items.size(); ++i)
       frames.emplace_back(make_frame(protocol::encode_task_update(payloads[i], items[i].event_id, now)),
-                          frame_tag{server_message::task_update, items[i].accepted});
+                          frame_tag{server_message::task_update, items[i].accepted, items[i].event_id});
   }
   return frames;
 }
@@ -123,9 +123,9 @@ void hub::leave(std::string user, std::uint64_t session_id) {
 }
 
 void hub::slow_consumer(const std::string& user, member& m, std::string_view why) {
-  if (m.out->close_requested()) return;
+  if (m.out->has_close_request()) return;
   const auto now = clock_.wall_now();
-  const bool first = m.out->request_close(
+  const bool first = m.out->set_close_request(
       {4013, make_frame(protocol::encode_error({protocol::errc::slow_consumer, std::string(why), {}}, now)),
        "SLOW_CONSUMER"});
   // Logged and counted here, where the reason is known: the session may never manage to send its
@@ -146,8 +146,8 @@ void hub::subscribe(std::string user, std::uint64_t session_id, bool batch, std:
     m->batch = batch;
     m->replaying = after.has_value();
     m->held.clear();
-    const auto generation = ++m->sync_generation;  // a newer subscribe supersedes a replay under way
-    asio::co_spawn(strand_, sync_subscriber(std::move(user), session_id, after, generation), [this](std::exception_ptr e) {
+    const auto generation = ++m->replay_generation;  // a newer subscribe supersedes a replay under way
+    asio::co_spawn(strand_, run_replay(std::move(user), session_id, after, generation), [this](std::exception_ptr e) {
       if (e) log_.error("INTERNAL_ERROR syncing a subscriber: {}", describe(e));
     });
   });
@@ -155,18 +155,18 @@ void hub::subscribe(std::string user, std::uint64_t session_id, bool batch, std:
 
 // Replays missed updates (when `after` is set), releases what arrived meanwhile, then sends the
 // session a fresh dashboard_update. Runs on the hub strand; the store work runs off it.
-asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t session_id,
+asio::awaitable<void> hub::run_replay(std::string user, std::uint64_t session_id,
                                            std::optional<std::uint64_t> after, std::uint64_t generation) {
   try {
     if (after) {
       const auto now = clock_.wall_now();
       auto page = co_await events_.history(user, *after, settings_.replay_limit, now);
       // After each wait: the member, while it is still replaying for this subscribe.
-      auto replaying_member = [&]() -> member* {
+      auto still_replaying = [&]() -> member* {
         auto* m = find(user, session_id);
-        return m != nullptr && m->replaying && m->sync_generation == generation ? m : nullptr;
+        return m != nullptr && m->replaying && m->replay_generation == generation ? m : nullptr;
       };
-      auto* m = replaying_member();
+      auto* m = still_replaying();
       if (m == nullptr) co_return;
       const auto wall = clock_.wall_now();
       const auto& entries = page.entries;
@@ -185,16 +185,17 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
           const auto& e = entries[next++];
           f = make_frame(protocol::encode_task_update(e.payload, e.event_id, wall));
         }
+        const auto last_id = entries[next - 1].event_id;
         co_await out->wait_for_room(f->size(), strand_);
-        m = replaying_member();
-        if (m == nullptr || out->close_requested()) co_return;
-        push(user, *m, std::move(f), {batch ? server_message::task_batch : server_message::task_update, {}});
+        m = still_replaying();
+        if (m == nullptr || out->has_close_request()) co_return;
+        push(user, *m, std::move(f), {batch ? server_message::task_batch : server_message::task_update, {}, last_id});
       }
       if (!entries.empty()) {
         // The replay's tail leaves before anything else is queued behind it: a last frame larger
         // than the budget would otherwise refuse the next small one.
         co_await out->wait_for_room(std::numeric_limits<std::size_t>::max(), strand_);
-        m = replaying_member();
+        m = still_replaying();
         if (m == nullptr) co_return;
       }
       // A resume position past the newest id replays nothing and must not hide what is held.
@@ -208,7 +209,7 @@ asio::awaitable<void> hub::sync_subscriber(std::string user, std::uint64_t sessi
     }
     auto stats = co_await events_.stats(user);
     auto* m = find(user, session_id);
-    if (m == nullptr || !m->subscribed || m->sync_generation != generation) co_return;
+    if (m == nullptr || !m->subscribed || m->replay_generation != generation) co_return;
     const auto now = clock_.wall_now();
     push(user, *m, make_frame(protocol::encode_dashboard_update(to_dashboard(stats, now), now)),
          {server_message::dashboard_update, {}});
@@ -391,7 +392,7 @@ void hub::shut_down(frame last_frame, std::uint16_t code) {
   asio::post(strand_, [this, last_frame = std::move(last_frame), code] {
     shutting_down_ = true;
     for (auto& [user, state] : users_)
-      for (auto& m : state->members) m.out->request_close({code, last_frame, "server shutting down", server_message::connection_status});
+      for (auto& m : state->members) m.out->set_close_request({code, last_frame, "server shutting down", server_message::connection_status});
   });
 }
 

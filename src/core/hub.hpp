@@ -79,7 +79,7 @@ class hub {
     std::vector<task_update> held;
     bool acking = false;               // the ack window applies once a session has acked
     std::vector<std::uint64_t> unacked;  // increasing; a vector, as an empty deque costs 512 bytes a session
-    std::uint64_t sync_generation = 0;   // the subscribe whose replay/stats sync is current
+    std::uint64_t replay_generation = 0;   // the subscribe whose replay/stats sync is current
   };
   struct user_state {
     explicit user_state(std::chrono::steady_clock::duration interval) : dashboard(interval) {}
@@ -96,7 +96,7 @@ class hub {
 
   boost::asio::awaitable<join_result> join_on_strand(std::string user, std::uint64_t session_id,
                                                      std::shared_ptr<outbox> out);
-  boost::asio::awaitable<void> sync_subscriber(std::string user, std::uint64_t session_id,
+  boost::asio::awaitable<void> run_replay(std::string user, std::uint64_t session_id,
                                                std::optional<std::uint64_t> after, std::uint64_t generation);
   member* find(const std::string& user, std::uint64_t session_id);
   void arm_flush(const std::string& user, user_state& state);

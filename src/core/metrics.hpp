@@ -2,6 +2,7 @@
 // hot path without a lock, read only when /metrics is scraped (net/metrics_text renders them).
 #pragma once
 
+#include "core/transport.hpp"
 #include "protocol/errors.hpp"
 
 #include <array>
@@ -91,6 +92,8 @@ struct metrics {
   std::array<counter, static_cast<std::size_t>(protocol::errc::internal_error) + 1> errors;  // by errc; [0] unused
   std::array<counter, known_close_codes.size() + 1> closes;       // the last: other
   std::array<counter, known_ingest_statuses.size() + 1> ingest;   // the last: other
+  // By transport (indexed by core::transport): sessions opened and ended, server messages written.
+  std::array<counter, transport_names.size()> sessions_opened, sessions_ended, messages_by_transport;
   counter slow_consumer_drops;
   counter upgrades_refused_full;  // upgrades answered 503: the instance is at --max-connections
   counter connections_refused_rate;  // connections answered 429: over --connection-rate-per-address

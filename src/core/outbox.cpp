@@ -40,7 +40,7 @@ bool outbox::has_room_locked() const noexcept {
 // Moves the room waiter out (with its executor as the work guard) when it may go on.
 void outbox::wake_room_waiter_locked(ready_waiters& out) {
   if (!room_waiter_) return;
-  if (!has_room_locked() && !shut_ && !close_requested_.load(std::memory_order_relaxed)) return;
+  if (!has_room_locked() && !shut_ && !has_close_request_.load(std::memory_order_relaxed)) return;
   out.emplace_back(take(room_waiter_), std::exchange(room_executor_, {}));
 }
 
@@ -87,7 +87,7 @@ void outbox::clear_locked() {
 
 outbox::push_result outbox::push_item(outbound item) {
   std::unique_lock lock(mutex_);
-  if (shut_ || close_requested_.load(std::memory_order_relaxed)) return push_result::closed;
+  if (shut_ || has_close_request_.load(std::memory_order_relaxed)) return push_result::closed;
   if (waiter_) {  // the writer waits on an empty queue: hand the item over directly
     auto writer = take(waiter_);
     auto writer_work = std::exchange(waiter_work_, {});  // released after the post below
@@ -108,22 +108,22 @@ outbox::push_result outbox::push(frame f, frame_tag tag) {
 
 outbox::push_result outbox::push_ping() { return push_item({outbound::kind::ping, nullptr, {}}); }
 
-bool outbox::request_close(close_request request) {
+bool outbox::set_close_request(close_request request) {
   notify_fn guard;  // moved out under the lock, run after it
   item_handler writer;
   work guard_work, writer_work;
   ready_waiters ready;
   {
     std::lock_guard lock(mutex_);
-    if (close_requested_.load(std::memory_order_relaxed) || shut_) return false;
-    requested_code_ = request.code;
-    requested_reason_ = request.reason;
-    close_ = std::move(request);
-    close_requested_.store(true, std::memory_order_release);
+    if (has_close_request_.load(std::memory_order_relaxed) || shut_) return false;
+    close_request_code_ = request.code;
+    close_request_reason_ = request.reason;
+    close_request_ = std::move(request);
+    has_close_request_.store(true, std::memory_order_release);
     // Never sent now: a slow consumer's backlog is freed here, not after the close grace.
     clear_locked();
-    take(close_waiter_).swap(guard);
-    guard_work = std::exchange(close_work_, {});
+    take(close_request_waiter_).swap(guard);
+    guard_work = std::exchange(close_request_work_, {});
     take(waiter_).swap(writer);
     writer_work = std::exchange(waiter_work_, {});
     wake_room_waiter_locked(ready);
@@ -135,9 +135,9 @@ bool outbox::request_close(close_request request) {
   return true;
 }
 
-std::pair<std::uint16_t, std::string> outbox::requested_close() const {
+std::pair<std::uint16_t, std::string> outbox::close_request_reason() const {
   std::lock_guard lock(mutex_);
-  return {requested_code_, requested_reason_};
+  return {close_request_code_, close_request_reason_};
 }
 
 std::size_t outbox::queued_bytes() const {
@@ -147,7 +147,7 @@ std::size_t outbox::queued_bytes() const {
 
 std::optional<close_request> outbox::take_close_request() {
   std::lock_guard lock(mutex_);
-  return std::exchange(close_, std::nullopt);
+  return std::exchange(close_request_, std::nullopt);
 }
 
 void outbox::async_receive(item_handler handler) {
@@ -156,7 +156,7 @@ void outbox::async_receive(item_handler handler) {
   auto item = pop_locked();
   wake_room_waiter_locked(ready);
   // A close requested before the writer came to wait wakes it, as one requested after does.
-  if (!item && !shut_ && close_requested_.load(std::memory_order_relaxed)) item = outbound{outbound::kind::wake, nullptr, {}};
+  if (!item && !shut_ && has_close_request_.load(std::memory_order_relaxed)) item = outbound{outbound::kind::wake, nullptr, {}};
   if (item || shut_) {
     lock.unlock();
     run_room_waiters(std::move(ready));
@@ -198,9 +198,9 @@ void outbox::shut_down() {
     shut_ = true;
     clear_locked();
     take(waiter_).swap(writer);
-    take(close_waiter_).swap(guard);
+    take(close_request_waiter_).swap(guard);
     writer_work = std::exchange(waiter_work_, {});
-    guard_work = std::exchange(close_work_, {});
+    guard_work = std::exchange(close_request_work_, {});
     wake_room_waiter_locked(ready);
   }
   run_room_waiters(std::move(ready));

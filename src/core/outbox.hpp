@@ -27,11 +27,13 @@ using frame = std::shared_ptr<const std::string>;
 
 inline frame make_frame(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
 
-// What the writer counts once a frame is on the socket: its message type and, for an update
-// that ingest caused, when ingest accepted it (the epoch when none).
+// What the writer needs besides the bytes: the message type (counted once written; SSE's
+// `event:`), for an update that ingest caused when ingest accepted it (the epoch when none), and
+// the last event id the frame carries (task_update, task_batch: SSE's `id:`; 0 when none).
 struct frame_tag {
   server_message type = server_message::none;
   wall_time accepted{};
+  std::uint64_t event_id = 0;
 };
 
 struct close_request {
@@ -67,28 +69,27 @@ class outbox {
   // waiter at a time.
   boost::asio::awaitable<void> wait_for_room(std::size_t bytes, boost::asio::any_io_executor executor);
 
-  // Ends the session after the write in flight: the writer sends last_frame, then closes with
-  // code. The first request wins (true); later ones are ignored (false). What was queued is
-  // freed at once and later pushes are refused (closed): none of it would be sent.
-  bool request_close(close_request request);
-  bool close_requested() const noexcept { return close_requested_.load(std::memory_order_acquire); }
+  // The close request: the session ends after the write in flight, the writer sending
+  // last_frame, then the close with its code. The first request is kept (true); later ones are
+  // ignored (false). What was queued is freed at once and later pushes are refused (closed): none
+  // of it would be sent. The writer takes the request; its code and reason stay for the log.
+  bool set_close_request(close_request request);
+  bool has_close_request() const noexcept { return has_close_request_.load(std::memory_order_acquire); }
   std::optional<close_request> take_close_request();
-  // The code and reason of the close request, kept after the writer took it: the log says why a
-  // session ended even when its close frame could not be written. {0, ""} when none.
-  std::pair<std::uint16_t, std::string> requested_close() const;
+  std::pair<std::uint16_t, std::string> close_request_reason() const;  // {0, ""}: none
 
   // Bytes of the frames waiting (not the one being written).
   std::size_t queued_bytes() const;
 
-  // Calls `handler()` once, through the outbox's executor, when a close is requested or the
-  // outbox is shut down (for the close guard). A callback, not a coroutine: it waits for the
+  // Calls `handler()` once, through the outbox's executor, when a close request is set or the
+  // outbox is shut down. A callback, not a coroutine: it waits for the
   // whole life of every connection, and a coroutine frame per connection is memory.
   template <class Handler>
-  void on_close_requested(Handler handler) {
+  void on_close_request(Handler handler) {
     std::unique_lock lock(mutex_);
-    if (!close_requested_.load(std::memory_order_relaxed) && !shut_) {
-      notify_fn(std::move(handler)).swap(close_waiter_);  // not operator=: see take()
-      close_work_ = tracked();
+    if (!has_close_request_.load(std::memory_order_relaxed) && !shut_) {
+      notify_fn(std::move(handler)).swap(close_request_waiter_);  // not operator=: see take()
+      close_request_work_ = tracked();
       return;
     }
     lock.unlock();
@@ -141,7 +142,7 @@ class outbox {
   std::size_t head_ = 0;
   std::size_t queued_bytes_ = 0;
   item_handler waiter_;     // the writer, waiting on an empty queue
-  notify_fn close_waiter_;  // on_close_requested's handler
+  notify_fn close_request_waiter_;  // on_close_request's handler
   notify_fn room_waiter_;   // wait_for_room's handler, run on room_executor_
   boost::asio::any_io_executor room_executor_;
   std::size_t room_needed_ = 0;
@@ -149,12 +150,12 @@ class outbox {
   // hold a work-tracking copy of it while a handler waits (empty otherwise).
   using work = boost::asio::any_io_executor;
   work tracked() const;
-  work waiter_work_, close_work_;
+  work waiter_work_, close_request_work_;
   bool shut_ = false;
-  std::atomic<bool> close_requested_{false};
-  std::optional<close_request> close_;
-  std::uint16_t requested_code_ = 0;
-  std::string requested_reason_;
+  std::atomic<bool> has_close_request_{false};
+  std::optional<close_request> close_request_;
+  std::uint16_t close_request_code_ = 0;
+  std::string close_request_reason_;
 };
 
 }  // namespace dh::core

@@ -3,6 +3,8 @@
 #include "net/api.hpp"
 #include "net/ops_routes.hpp"
 #include "net/request_rules.hpp"
+#include "net/session_handshake.hpp"
+#include "net/sse_session.hpp"
 #include "net/routes.hpp"
 #include "net/ws_session.hpp"
 
@@ -189,7 +191,8 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, 
       co_return;
     }
     const auto client = from_proxy ? client_behind(ctx.settings, from, parser.get()) : from;
-    if (from_proxy && beast::websocket::is_upgrade(parser.get()) && ctx.connection_rate.enabled() &&
+    const bool opens_session = beast::websocket::is_upgrade(parser.get()) || match_sse_target(parser.get().target());
+    if (from_proxy && opens_session && ctx.connection_rate.enabled() &&
         co_await refused_for_rate(ctx, stream, client, head_read))
       co_return;
     if (!parser.is_done()) {
@@ -213,21 +216,8 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, 
     request req = parser.release();
     if (beast::websocket::is_upgrade(req)) {
       if (auto target = match_ws_target(req.target())) {
-        if (!origin_allowed(req, ctx.settings)) {
-          ctx.log.info("upgrade refused from {}: origin not allowed", client.remote);
-          co_await write_response(stream, make_response(http::status::forbidden, "origin not allowed\n", req.version(), false));
-          co_return;
-        }
-        // At capacity a new session is refused before any work: the ones held stay healthy. Checked,
-        // not reserved: concurrent upgrades on other threads may pass it by one each.
-        if (ctx.open_sessions->load(std::memory_order_relaxed) >= ctx.settings.max_connections) {
-          ctx.metrics.upgrades_refused_full.add();
-          ctx.log.debug("upgrade from {} refused: {} sessions held (--max-connections)", remote,
-                        ctx.settings.max_connections);
-          auto busy = make_response(http::status::service_unavailable, "the server holds its maximum of connections; retry shortly\n",
-                                    req.version(), false);
-          busy.set(http::field::retry_after, "5");
-          co_await write_response(stream, std::move(busy));
+        if (auto refusal = refuse_early(ctx, req, client.remote)) {
+          co_await write_response(stream, std::move(*refusal));
           co_return;
         }
         // The WebSocket session gets its own coroutine and only the socket, so this frame, the
@@ -239,6 +229,19 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, 
                        report_failure(ctx));
         co_return;
       }
+    }
+    if (auto target = match_sse_target(req.target()); target && req.method() == http::verb::get) {
+      if (auto refusal = refuse_early(ctx, req, client.remote)) {
+        co_await write_response(stream, std::move(*refusal));
+        co_return;
+      }
+      // As for WebSocket: the stream gets its own coroutine and only the socket.
+      stream.expires_never();
+      auto executor = stream.get_executor();
+      asio::co_spawn(executor,
+                     run_sse_session(ctx, stream.release_socket(), std::move(req), std::move(*target), client.remote, head_read),
+                     report_failure(ctx));
+      co_return;
     }
     response res;
     const std::string_view path = req.target().substr(0, req.target().find('?'));

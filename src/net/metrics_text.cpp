@@ -89,10 +89,16 @@ std::string render_metrics(const core::metrics& m, const metrics_gauges& gauges)
   build.metric.push_back(gauge_sample(1, {{"version", std::string(dh::version)}}));
   families.push_back(std::move(build));
 
-  families.push_back(gauge("connections", "Open WebSocket sessions that hold a connection slot.",
+  families.push_back(gauge("connections", "Open sessions (WebSocket and SSE) that hold a connection slot.",
                            static_cast<double>(gauges.connections)));
   families.push_back(gauge("connected_users", "Users with at least one open session.", static_cast<double>(gauges.users)));
 
+  families.push_back(labelled_counter("sessions_opened_total", "Sessions opened, by transport (ws, sse).", "transport",
+                                      by_name(core::transport_names, m.sessions_opened)));
+  families.push_back(labelled_counter("sessions_ended_total", "Sessions ended, by transport.", "transport",
+                                      by_name(core::transport_names, m.sessions_ended)));
+  families.push_back(labelled_counter("transport_messages_total", "Server messages written to sockets, by transport.",
+                                      "transport", by_name(core::transport_names, m.messages_by_transport)));
   families.push_back(labelled_counter("client_messages_total", "Client messages received, by type.", "type",
                                       by_name(core::client_message_names, m.client_messages)));
   families.push_back(labelled_counter("server_messages_total", "Server messages written to sockets, by type.", "type",
@@ -108,7 +114,7 @@ std::string render_metrics(const core::metrics& m, const metrics_gauges& gauges)
     closes.emplace_back(std::to_string(core::known_close_codes[i]), m.closes[i].value());
   closes.emplace_back("other", m.closes.back().value());
   families.push_back(labelled_counter("closes_total",
-                                      "WebSocket sessions ended, by close code (1005: a close frame without a code; 1006: none).", "code", closes));
+                                      "Sessions ended, by close code (1005: a close frame without a code; 1006: none; SSE: the code the session would have closed with).", "code", closes));
 
   families.push_back(counter("slow_consumer_drops_total", "Sessions cut because they did not keep up (SLOW_CONSUMER).",
                              m.slow_consumer_drops.value()));

@@ -12,6 +12,7 @@ namespace dh::net {
 namespace {
 
 constexpr std::string_view ws_prefix = "/ws/dashboard/";
+constexpr std::string_view sse_prefix = "/sse/dashboard/";
 
 response text_response(const request& req, http::status status, std::string body,
                        std::string_view content_type = "text/plain; charset=utf-8") {
@@ -32,15 +33,18 @@ response make_response(http::status status, std::string body, unsigned version, 
   return res;
 }
 
-std::optional<ws_target> match_ws_target(std::string_view target) {
+namespace {
+
+// `{prefix}{userId}` with the query's token and lastEventId.
+std::optional<session_target> match_session_target(std::string_view target, std::string_view prefix) {
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return std::nullopt;
   const std::string_view encoded_path = url->encoded_path();
-  if (!encoded_path.starts_with(ws_prefix)) return std::nullopt;
+  if (!encoded_path.starts_with(prefix)) return std::nullopt;
   const auto segments = url->segments();
   if (segments.size() != 3) return std::nullopt;
   auto it = segments.begin();
-  ws_target out;
+  session_target out;
   std::advance(it, 2);
   out.user_id = *it;
   for (const auto& param : url->params()) {
@@ -49,6 +53,11 @@ std::optional<ws_target> match_ws_target(std::string_view target) {
   }
   return out;
 }
+
+}  // namespace
+
+std::optional<session_target> match_ws_target(std::string_view target) { return match_session_target(target, ws_prefix); }
+std::optional<session_target> match_sse_target(std::string_view target) { return match_session_target(target, sse_prefix); }
 
 std::string_view authorization_bearer(const request& req) {
   const std::string_view auth = req[http::field::authorization];
@@ -60,7 +69,7 @@ std::string_view authorization_bearer(const request& req) {
   return {};
 }
 
-std::string bearer_token(const request& req, const ws_target& target) {
+std::string bearer_token(const request& req, const session_target& target) {
   if (!target.token.empty()) return target.token;
   return std::string(authorization_bearer(req));
 }
@@ -113,6 +122,7 @@ response handle_http_request(const request& req, const server_context& ctx) {
   if (match_ws_target(req.target())) {
     return text_response(req, http::status::upgrade_required, "this endpoint needs a WebSocket upgrade\n");
   }
+  if (match_sse_target(req.target())) return text_response(req, http::status::method_not_allowed, "method not allowed\n");
   return text_response(req, http::status::not_found, "not found\n");
 }
 

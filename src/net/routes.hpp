@@ -11,14 +11,16 @@
 
 namespace dh::net {
 
-struct ws_target {
+struct session_target {
   std::string user_id;  // percent-decoded; validity is checked after the upgrade (USER_NOT_FOUND)
   std::string token;    // from ?token=, empty when absent
   std::optional<std::string> last_event_id;
 };
 
 // The WebSocket target of `/ws/dashboard/{userId}`, or nullopt for any other path.
-std::optional<ws_target> match_ws_target(std::string_view target);
+std::optional<session_target> match_ws_target(std::string_view target);
+// The SSE target of `/sse/dashboard/{userId}`, or nullopt for any other path.
+std::optional<session_target> match_sse_target(std::string_view target);
 
 // A complete response with the server's standard headers.
 response make_response(http::status status, std::string body, unsigned version, bool keep_alive,
@@ -28,7 +30,7 @@ response make_response(http::status status, std::string body, unsigned version, 
 std::string_view authorization_bearer(const request& req);
 
 // The token from ?token= or, failing that, `Authorization: Bearer`.
-std::string bearer_token(const request& req, const ws_target& target);
+std::string bearer_token(const request& req, const session_target& target);
 
 // An origin as RFC 6454 serialises it: scheme and host lower-cased, a default port dropped
 // ("HTTPS://App.Example:443" -> "https://app.example"). Anything else is returned unchanged.

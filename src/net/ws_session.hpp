@@ -15,6 +15,6 @@ namespace dh::net {
 // `started`: when the upgrade request's header had been read, for the handshake histogram and
 // the access log's duration.
 asio::awaitable<void> run_ws_session(server_context& ctx, tcp::socket socket, request upgrade,
-                                     ws_target target, std::string remote, core::steady_time started);
+                                     session_target target, std::string remote, core::steady_time started);
 
 }  // namespace dh::net

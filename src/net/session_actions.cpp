@@ -1,0 +1,87 @@
+#include "net/session_actions.hpp"
+
+namespace dh::net {
+
+session_base::session_base(server_context& c, const asio::any_io_executor& executor, core::transport kind,
+                           core::session_identity who, std::string from, core::steady_time connected,
+                           std::shared_ptr<core::outbox> queue, open_session_count open)
+    : ctx(c),
+      out(std::move(queue)),
+      core(kind, session_settings_of(c.settings), std::move(who), c.clock, c.jwt, c.metrics),
+      timer(executor),
+      remote(std::move(from)),
+      connected_at(connected),
+      counted(std::move(open)) {}
+
+namespace {
+
+void on_timer(const std::shared_ptr<session_base>& s, boost::system::error_code ec) {
+  // A wait replaced by a newer arm, or cancelled as the writer stopped, has nothing to say.
+  if (ec != asio::error::operation_aborted) carry_out(s, s->core.on_timer());
+}
+
+void queue(const std::shared_ptr<session_base>& s, core::outbox::push_result pushed) {
+  if (pushed == core::outbox::push_result::full) carry_out(s, s->core.on_queue_full());
+}
+
+}  // namespace
+
+void carry_out(const std::shared_ptr<session_base>& s, core::actions todo) {
+  using kind = core::action::kind;
+  auto& ctx = s->ctx;
+  const auto hub_id = s->core.who().hub_id;
+  for (auto& a : todo) {
+    switch (a.what) {
+      case kind::send: queue(s, s->out->push(std::move(a.data), {a.type, {}, 0})); break;
+      case kind::ping: queue(s, s->out->push_ping()); break;
+      case kind::close:
+        ctx.log.info("session {} user={} error {}: {}", s->id(), s->user(), a.reason, a.detail);
+        s->out->set_close_request({a.code, std::move(a.data), std::move(a.reason), a.type});
+        break;
+      case kind::subscribe: ctx.hub.subscribe(s->user(), hub_id, a.batch, a.event_id); break;
+      case kind::unsubscribe: ctx.hub.unsubscribe(s->user(), hub_id); break;
+      case kind::ack: ctx.hub.ack(s->user(), hub_id, *a.event_id); break;
+      case kind::release_slot: ctx.admission.release(s->user(), hub_id); break;
+      case kind::leave_hub: ctx.hub.leave(s->user(), hub_id); break;
+      case kind::arm_timer:
+        s->timer.expires_at(a.at);  // cancels the pending wait
+        s->timer.async_wait([s](boost::system::error_code ec) { on_timer(s, ec); });
+        break;
+      case kind::stop_writer:
+        s->out->shut_down();
+        s->timer.cancel();
+        break;
+      case kind::drop_socket:
+        if (!a.detail.empty()) ctx.log.info("session {} user={} {}; dropping it", s->id(), s->user(), a.detail);
+        s->drop_socket();
+        break;
+      case kind::log_end:
+        s->release();
+        log_session_end(ctx, s->core, s->remote, s->connected_at);
+        break;
+    }
+  }
+}
+
+void start_session(const std::shared_ptr<session_base>& s) {
+  s->out->on_close_request([s] {
+    auto [code, reason] = s->out->close_request_reason();
+    carry_out(s, s->core.on_close_request(code, std::move(reason)));
+  });
+  carry_out(s, s->core.start());
+}
+
+void fail_internally(const std::shared_ptr<session_base>& s, const std::exception_ptr& e) {
+  s->ctx.log.error("INTERNAL_ERROR session {} user={}: {}", s->id(), s->user(), core::describe(e));
+  carry_out(s, s->core.on_internal_error());
+}
+
+void log_session_open(const session_base& s) {
+  const auto handshake = s.ctx.clock.steady_now() - s.connected_at;
+  s.ctx.metrics.handshake_time.observe(handshake);
+  s.ctx.metrics.sessions_opened[static_cast<std::size_t>(s.core.kind())].add();
+  s.ctx.log.info("session {} user={} opened from {} after {:.1f} ms transport={}", s.id(), s.user(), s.remote,
+                 std::chrono::duration<double, std::milli>(handshake).count(), core::transport_name(s.core.kind()));
+}
+
+}  // namespace dh::net
