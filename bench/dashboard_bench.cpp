@@ -16,7 +16,7 @@ namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
   dh::bench::load_options o;
-  std::string scenario, json_path, label = "dashboard-hub";
+  std::string scenario, json_path, label = "dashboard-hub", transport = "ws";
   po::options_description d("dashboard-bench SCENARIO [options]\nscenarios: latency, handshake, hold, fanout, slow");
   d.add_options()("help", "print this help")("scenario", po::value(&scenario))(
       "host", po::value(&o.host)->default_value(o.host), "server address (loopback only)")(
@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
       "sources", po::value(&o.sources)->default_value(o.sources), "loopback source addresses 127.0.N.2…")(
       "source-net", po::value(&o.source_net)->default_value(o.source_net), "N, the third octet of the source addresses")(
       "first-user", po::value(&o.first_user)->default_value(o.first_user), "hold: number of the first user (u<N>)")(
+      "transport", po::value(&transport)->default_value(transport),
+      "handshake/hold/fanout/slow: ws, or sse (GET /sse/dashboard/{user}, dashboard-hub only)")(
       "label", po::value(&label)->default_value(label), "server name in the output")(
       "json", po::value(&json_path), "write the figures to this file");
   po::positional_options_description positional;
@@ -57,6 +59,8 @@ int main(int argc, char** argv) {
     if (o.connections < 1 || o.connections > 200'000) throw std::runtime_error("--connections must be 1..200000");
     if (o.seconds <= 0 || o.seconds > 600) throw std::runtime_error("--seconds must be in (0, 600]");
     if (o.source_net < 0 || o.source_net > 255) throw std::runtime_error("--source-net must be 0..255");
+    if (transport == "sse") o.transport = dh::bench::transport_kind::sse;
+    else if (transport != "ws") throw std::runtime_error("--transport must be ws or sse");
     json::object result;
     if (scenario == "latency") result = dh::bench::run_latency(o);
     else if (scenario == "handshake") result = dh::bench::run_handshake(o);

@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -17,6 +18,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/system/system_error.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -24,7 +26,9 @@
 #include <fstream>
 #include <memory>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
+#include <variant>
 #include <unistd.h>
 
 namespace dh::bench {
@@ -56,8 +60,7 @@ std::string user_name(int i) { return fmt::format("u{}", i); }
 
 // Connects from 127.0.<source_net>.(2 + n % sources) so many connections fit in the ephemeral
 // port range.
-asio::awaitable<std::unique_ptr<ws_stream>> open_ws(const load_options& o, int n, const std::string& user,
-                                                    const std::string& token) {
+asio::awaitable<tcp::socket> connect_from_source(const load_options& o, int n) {
   auto ex = co_await asio::this_coro::executor;
   tcp::socket socket(ex);
   socket.open(tcp::v4());
@@ -66,15 +69,111 @@ asio::awaitable<std::unique_ptr<ws_stream>> open_ws(const load_options& o, int n
   socket.bind({source, 0});
   co_await socket.async_connect({asio::ip::make_address(o.host), o.port}, asio::use_awaitable);
   socket.set_option(tcp::no_delay(true));
-  auto ws = std::make_unique<ws_stream>(std::move(socket));
-  co_await ws->async_handshake(o.host, fmt::format("/ws/dashboard/{}?token={}", user, token), asio::use_awaitable);
-  co_return ws;
+  co_return socket;
 }
 
-asio::awaitable<std::string> read_text(ws_stream& ws, beast::flat_buffer& buffer) {
-  buffer.clear();
-  co_await ws.async_read(buffer, asio::use_awaitable);
-  co_return beast::buffers_to_string(buffer.data());
+// An SSE stream as its reader sees it: the socket and what was read of it. The bytes before
+// `consumed` are blocks already handed out; they are dropped only when the socket is read again,
+// so a burst of events costs one move of its unfinished tail, not one move per event.
+struct sse_stream {
+  explicit sse_stream(tcp::socket s) : socket(std::move(s)) {}
+  tcp::socket socket;
+  std::string bytes;
+  std::size_t consumed = 0;
+};
+
+// Per read: a burst of events takes few reads, and 15,000 held streams stay within tens of MB.
+constexpr std::size_t sse_read_size = 4096;
+
+// The next block of a stream up to `delimiter` (the response head's "\r\n\r\n", an event's "\n\n"),
+// without it; valid until the next read of `s`. Throws when the stream ends first.
+asio::awaitable<std::string_view> read_block(sse_stream& s, std::string_view delimiter) {
+  for (;;) {
+    const auto end = s.bytes.find(delimiter, s.consumed);
+    if (end != std::string::npos) {
+      const std::string_view block(s.bytes.data() + s.consumed, end - s.consumed);
+      s.consumed = end + delimiter.size();
+      co_return block;
+    }
+    s.bytes.erase(0, s.consumed);
+    s.consumed = 0;
+    const auto kept = s.bytes.size();
+    s.bytes.resize(kept + sse_read_size);
+    auto [ec, n] = co_await s.socket.async_read_some(asio::buffer(s.bytes.data() + kept, sse_read_size), as_values);
+    s.bytes.resize(kept + n);
+    if (ec) throw boost::system::system_error(ec);
+  }
+}
+
+// The text of an event's `data:` line: the same one-line JSON envelope a WebSocket message holds.
+// Empty for a block without one: a comment (": heartbeat"), the `retry:` preamble.
+std::string_view event_data(std::string_view block) {
+  for (;;) {
+    const auto eol = block.find('\n');
+    auto line = block.substr(0, eol);
+    if (line.starts_with("data:")) {
+      line.remove_prefix(5);
+      if (line.starts_with(' ')) line.remove_prefix(1);
+      return line;
+    }
+    if (eol == std::string_view::npos) return {};
+    block.remove_prefix(eol + 1);
+  }
+}
+
+// Asks for the stream and reads the response head; the events follow in `s.bytes`. A refusal is
+// a plain HTTP status (401, 404, 429, 503) with a JSON body, thrown as an error here.
+asio::awaitable<void> request_stream(sse_stream& s, const std::string& host, const std::string& target) {
+  const auto request = fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", target, host);
+  co_await asio::async_write(s.socket, asio::buffer(request), asio::use_awaitable);
+  const auto head = co_await read_block(s, "\r\n\r\n");
+  if (!head.starts_with("HTTP/1.1 200 ")) throw std::runtime_error("stream refused: " + std::string(head.substr(0, head.find('\r'))));
+}
+
+// One client connection, of the transport the options name. The scenarios only open it, read
+// message texts and close it, so they hold no per-transport code of their own.
+using client = std::variant<ws_stream, sse_stream>;
+
+// Opens a client as `user`: a WebSocket handshake, or a stream request answered 200. Either way
+// the first message to read is connection_success.
+asio::awaitable<std::unique_ptr<client>> open_client(const load_options& o, int n, const std::string& user,
+                                                     const std::string& token) {
+  auto socket = co_await connect_from_source(o, n);
+  if (o.transport == transport_kind::sse) {
+    auto c = std::make_unique<client>(std::in_place_type<sse_stream>, std::move(socket));
+    co_await request_stream(std::get<sse_stream>(*c), o.host, fmt::format("/sse/dashboard/{}?token={}", user, token));
+    co_return c;
+  }
+  auto c = std::make_unique<client>(std::in_place_type<ws_stream>, std::move(socket));
+  co_await std::get<ws_stream>(*c).async_handshake(o.host, fmt::format("/ws/dashboard/{}?token={}", user, token),
+                                                   asio::use_awaitable);
+  co_return c;
+}
+
+// The next message's JSON text: a WebSocket text message, or the data of the next SSE event
+// (heartbeats skipped). Valid until the next read of `c`; `buffer` serves WebSocket only. Throws
+// when the connection ends.
+asio::awaitable<std::string_view> read_message(client& c, beast::flat_buffer& buffer) {
+  if (auto* ws = std::get_if<ws_stream>(&c)) {
+    buffer.clear();
+    co_await ws->async_read(buffer, asio::use_awaitable);
+    co_return std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size());
+  }
+  auto& stream = std::get<sse_stream>(c);
+  for (;;) {
+    const auto data = event_data(co_await read_block(stream, "\n\n"));
+    if (!data.empty()) co_return data;
+  }
+}
+
+// Closes at once, without a goodbye: the scenarios end their clients as a dropped network would.
+void close_client(client& c) {
+  if (auto* ws = std::get_if<ws_stream>(&c)) {
+    beast::get_lowest_layer(*ws).close();
+    return;
+  }
+  boost::system::error_code ignored;  // nothing to do about a socket that will not close
+  std::get<sse_stream>(c).socket.close(ignored);
 }
 
 // Whether a message's "type" is `type`, tolerating the spaces some JSON writers put after ':'.
@@ -87,12 +186,15 @@ bool has_type(std::string_view text, std::string_view type) {
          text.substr(at + 1 + type.size()).starts_with('"');
 }
 
-// Subscribes and waits for the first dashboard_update (servers send `subscribed` first).
-asio::awaitable<void> subscribe(ws_stream& ws, beast::flat_buffer& buffer, const std::string& user) {
-  const auto msg = json::serialize(json::object{{"type", "subscribe_dashboard"}, {"payload", {{"userId", user}}}});
-  co_await ws.async_write(asio::buffer(msg), asio::use_awaitable);
+// Subscribes and waits for the first dashboard_update (servers send `subscribed` first). An SSE
+// stream is subscribed from the start and takes nothing from the client: it only waits.
+asio::awaitable<void> subscribe(client& c, beast::flat_buffer& buffer, const std::string& user) {
+  if (auto* ws = std::get_if<ws_stream>(&c)) {
+    const auto msg = json::serialize(json::object{{"type", "subscribe_dashboard"}, {"payload", {{"userId", user}}}});
+    co_await ws->async_write(asio::buffer(msg), asio::use_awaitable);
+  }
   for (;;) {
-    const auto text = co_await read_text(ws, buffer);
+    const auto text = co_await read_message(c, buffer);
     if (has_type(text, "dashboard_update")) co_return;
   }
 }
@@ -144,6 +246,7 @@ void run_for(asio::io_context& ioc, double seconds) {
 // One subscriber; events posted one at a time over a keep-alive connection; the time from
 // writing the POST to reading the task_update (ingest-to-socket latency on an idle server).
 json::object run_latency(const load_options& o) {
+  if (o.transport != transport_kind::ws) throw std::runtime_error("latency runs over WebSocket only");
   asio::io_context ioc;
   const tcp::endpoint endpoint(asio::ip::make_address(o.host), o.port);
   websocket::stream<tcp::socket> ws(ioc);
@@ -199,10 +302,10 @@ json::object run_handshake(const load_options& o) {
       const int i = next++;
       const auto start = steady::now();
       try {
-        auto ws = co_await open_ws(o, i, user_name(i), tokens[static_cast<std::size_t>(i)]);
-        co_await read_text(*ws, buffer);  // connection_success
+        auto c = co_await open_client(o, i, user_name(i), tokens[static_cast<std::size_t>(i)]);
+        co_await read_message(*c, buffer);  // connection_success
         latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - start).count()));
-        beast::get_lowest_layer(*ws).close();
+        close_client(*c);
       } catch (const std::exception&) {
         ++failed;
       }
@@ -220,7 +323,7 @@ json::object run_hold(const load_options& o) {
   if (o.server_pid <= 0) throw std::runtime_error("hold needs --server-pid to read the server's memory");
   asio::io_context ioc(1);
   const long rss_before = rss_kb(o.server_pid);
-  std::vector<std::unique_ptr<ws_stream>> held(static_cast<std::size_t>(o.connections));
+  std::vector<std::unique_ptr<client>> held(static_cast<std::size_t>(o.connections));
   int next = 0, opened = 0, failed = 0;
   auto opener = [&]() -> asio::awaitable<void> {
     beast::flat_buffer buffer;
@@ -228,9 +331,9 @@ json::object run_hold(const load_options& o) {
       const int i = next++;
       try {
         const auto user = user_name(o.first_user + i / 5);  // five per user: the contract's per-user limit
-        auto ws = co_await open_ws(o, i, user, mint(o, user));
-        co_await read_text(*ws, buffer);
-        held[static_cast<std::size_t>(i)] = std::move(ws);
+        auto c = co_await open_client(o, i, user, mint(o, user));
+        co_await read_message(*c, buffer);  // connection_success: the connection is established
+        held[static_cast<std::size_t>(i)] = std::move(c);
         ++opened;
       } catch (const std::exception&) {
         ++failed;
@@ -245,8 +348,8 @@ json::object run_hold(const load_options& o) {
   const double cpu_before = cpu_seconds(o.server_pid);
   std::this_thread::sleep_for(std::chrono::duration<double>(o.idle_seconds));
   const double cpu_idle = (cpu_seconds(o.server_pid) - cpu_before) / o.idle_seconds;
-  for (auto& ws : held)
-    if (ws) beast::get_lowest_layer(*ws).close();
+  for (auto& c : held)
+    if (c) close_client(*c);
   const double per_conn_kb = opened > 0 ? static_cast<double>(rss_after - rss_before) / opened : 0;
   return {{"opened", opened},           {"failed", failed},         {"server_rss_before_kb", rss_before},
           {"server_rss_after_kb", rss_after}, {"rss_per_connection_kb", per_conn_kb},
@@ -262,7 +365,7 @@ json::object run_fanout(const load_options& o, bool with_slow_clients) {
     std::vector<bool> seen;
     std::uint64_t received = 0, duplicates = 0;
     histogram latency;
-    std::unique_ptr<ws_stream> ws;
+    std::unique_ptr<client> conn;
   };
   std::vector<receiver> receivers(static_cast<std::size_t>(conns));
   int ready = 0, failed = 0;
@@ -275,9 +378,9 @@ json::object run_fanout(const load_options& o, bool with_slow_clients) {
       r.slow = with_slow_clients && (i % 100) < static_cast<int>(o.slow_share * 100);
       try {
         const auto user = user_name(r.user);
-        r.ws = co_await open_ws(o, i, user, mint(o, user));
-        co_await read_text(*r.ws, buffer);
-        co_await subscribe(*r.ws, buffer, user);
+        r.conn = co_await open_client(o, i, user, mint(o, user));
+        co_await read_message(*r.conn, buffer);  // connection_success
+        co_await subscribe(*r.conn, buffer, user);
         ++ready;
       } catch (const std::exception&) {
         ++failed;
@@ -288,26 +391,29 @@ json::object run_fanout(const load_options& o, bool with_slow_clients) {
   ioc.run_for(std::chrono::seconds(120));
   ioc.restart();
 
+  // What a receiver makes of one message, whichever transport brought it.
+  auto tally = [](receiver& r, std::string_view text) {
+    if (!has_type(text, "task_update")) return;
+    const auto seq = field(text, R"("seq":)");
+    const auto sent = field(text, R"("sentAt":)");
+    if (seq < 0 || sent < 0) return;
+    r.latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, mono_ns() - sent) / 1000));
+    if (static_cast<std::size_t>(seq) >= r.seen.size()) r.seen.resize(static_cast<std::size_t>(seq) + 1);
+    if (r.seen[static_cast<std::size_t>(seq)]) ++r.duplicates;
+    r.seen[static_cast<std::size_t>(seq)] = true;
+    ++r.received;
+  };
   auto reader = [&](receiver& r) -> asio::awaitable<void> {
     beast::flat_buffer buffer;
-    for (;;) {
-      buffer.clear();
-      auto [ec, n] = co_await r.ws->async_read(buffer, as_values);
-      if (ec) co_return;
-      const std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
-      if (!has_type(text, "task_update")) continue;
-      const auto seq = field(text, R"("seq":)");
-      const auto sent = field(text, R"("sentAt":)");
-      if (seq < 0 || sent < 0) continue;
-      r.latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, mono_ns() - sent) / 1000));
-      if (static_cast<std::size_t>(seq) >= r.seen.size()) r.seen.resize(static_cast<std::size_t>(seq) + 1);
-      if (r.seen[static_cast<std::size_t>(seq)]) ++r.duplicates;
-      r.seen[static_cast<std::size_t>(seq)] = true;
-      ++r.received;
+    try {
+      for (;;) tally(r, co_await read_message(*r.conn, buffer));
+    } catch (const std::exception&) {
+      // the server ended the connection: what it delivered is counted
     }
   };
+  // Slow clients get no reader: they never read, on either transport.
   for (auto& r : receivers)
-    if (r.ws && !r.slow) asio::co_spawn(ioc, reader(r), asio::detached);
+    if (r.conn && !r.slow) asio::co_spawn(ioc, reader(r), asio::detached);
 
   // Posters: events round-robin over users, `batch` per POST, paced to `rate` events/s.
   std::vector<int> posted_per_user(static_cast<std::size_t>(o.users), 0);
@@ -363,7 +469,7 @@ json::object run_fanout(const load_options& o, bool with_slow_clients) {
   histogram all;
   std::uint64_t received = 0, duplicates = 0, lost = 0, measured = 0;
   for (auto& r : receivers) {
-    if (!r.ws || r.slow) continue;
+    if (!r.conn || r.slow) continue;
     ++measured;
     all.merge(r.latency);
     received += r.received;
@@ -373,7 +479,7 @@ json::object run_fanout(const load_options& o, bool with_slow_clients) {
       if (static_cast<std::size_t>(s) >= r.seen.size() || !r.seen[static_cast<std::size_t>(s)]) ++lost;
   }
   for (auto& r : receivers)
-    if (r.ws) beast::get_lowest_layer(*r.ws).close();
+    if (r.conn) close_client(*r.conn);
   return {{"connections", ready},
           {"connect_failed", failed},
           {"measured_connections", measured},

@@ -1,6 +1,7 @@
 // load.hpp — the load generator's scenarios against any server speaking the contract subset
 // (JWT connect, native-shape ingest, per-user task_update fan-out). Loopback only, bounded in
-// count and time; each returns its figures as JSON.
+// count and time; each returns its figures as JSON. Clients connect over WebSocket or, for
+// dashboard-hub, over its Server-Sent Events stream.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -11,6 +12,10 @@
 #include <vector>
 
 namespace dh::bench {
+
+// How the clients of handshake, hold and fanout/slow connect: `GET /ws/dashboard/{user}`, or
+// `GET /sse/dashboard/{user}`, a stream subscribed from the start that the client only reads.
+enum class transport_kind { ws, sse };
 
 struct load_options {
   std::string host = "127.0.0.1";
@@ -34,6 +39,7 @@ struct load_options {
   int source_net = 0;          // third octet of those addresses: a fresh one per run avoids the last run's TIME_WAITs
   int count = 200;             // latency: events sent one at a time
   std::string user = "bench-1";  // latency: the subscriber
+  transport_kind transport = transport_kind::ws;  // handshake, hold, fanout/slow (latency: ws only)
 };
 
 boost::json::object run_latency(const load_options& o);

@@ -14,7 +14,7 @@ if [ "${1:-}" = --build-only ]; then build_only=1; shift; fi
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(client_message ingest jwt http_connection ws_session)
+[ ${#targets[@]} -gt 0 ] || targets=(client_message ingest jwt http_connection ws_session sse_request)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target $(printf 'fuzz_%s ' "${targets[@]}")

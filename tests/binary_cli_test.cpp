@@ -4,6 +4,7 @@
 #include "protocol/jwt.hpp"
 #include "support/process.hpp"
 #include "support/sessions.hpp"
+#include "support/sse_client.hpp"
 #include "support/paths.hpp"
 
 #include <boost/json/parse.hpp>
@@ -344,6 +345,58 @@ TEST_CASE("the access log has every upgrade and close, and no log line holds a c
   CHECK_MESSAGE(line.find("messages_in=2 messages_out=2") != std::string::npos, line);
   CHECK_MESSAGE(line.find(" duration=") != std::string::npos, line);
   CHECK(log.find("upgrade from 127.0.0.1:") != std::string::npos);  // the forged one, refused
+}
+
+TEST_CASE("SSE through the binary: a stream on a SQLite store, resume by Last-Event-ID, then SIGTERM drains it") {
+  const auto dir = std::filesystem::temp_directory_path() / ("dh-binary-sse-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string key = "binary-test-ingest-key-sse";
+  child_process server(with_binary({"--port", "0", "--bind", "127.0.0.1", "--data-dir", dir.string()}),
+                       {{"DASHBOARD_JWT_SECRET", secret}, {"DASHBOARD_INGEST_KEY", key}});
+  const auto port = port_from_banner(server.read_line().value_or(""));
+  const auto token = trim(run_binary(with_binary({"token", "--user", "5"}), {{"DASHBOARD_JWT_SECRET", secret}}).out);
+  const auto post = [&](int task) {
+    return http_post(port, "/api/v1/events", json::serialize(json::array{task_event("created", "5", task)}),
+                     {{"Authorization", "Bearer " + key}})
+        .status;
+  };
+  std::string last_id;
+  {
+    sse_client c;
+    REQUIRE(c.connect(port, "/sse/dashboard/5?token=" + token) == 200);
+    CHECK(type_of(c.next_json()) == "connection_success");
+    CHECK(type_of(c.next_json()) == "dashboard_update");
+    REQUIRE(post(1) == 202);
+    auto update = c.next();
+    REQUIRE(update.has_value());
+    REQUIRE(update->event == "task_update");
+    REQUIRE(update->id.has_value());
+    last_id = *update->id;
+  }
+  REQUIRE(post(2) == 202);
+  REQUIRE(post(3) == 202);
+  // As EventSource reconnects: the id it saw last, as a header.
+  sse_client again;
+  REQUIRE(again.connect(port, "/sse/dashboard/5", {{"Authorization", "Bearer " + token}, {"Last-Event-ID", last_id}}) == 200);
+  CHECK(again.next_json().at("payload").at("recovered") == json::value(true));
+  std::vector<int> replayed;
+  for (;;) {
+    auto m = again.next_json();
+    if (type_of(m) == "dashboard_update") {
+      CHECK(m.at("payload").at("totalTasks") == json::value(3));
+      break;
+    }
+    replayed.push_back(static_cast<int>(m.at("payload").at("taskId").as_int64()));
+  }
+  CHECK(replayed == std::vector<int>{2, 3});
+
+  server.signal(SIGTERM);
+  bool told = false;
+  while (auto e = again.next(10s)) told = told || e->event == "connection_status";
+  CHECK(told);
+  CHECK(again.ended());
+  CHECK(server.wait() == 0);
+  std::filesystem::remove_all(dir);
 }
 
 // Issue 13, crash safety: kill -9 at moments the test does not choose, while batches stream in.

@@ -7,6 +7,7 @@
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
 #include "support/sessions.hpp"
+#include "support/sse_client.hpp"
 #include "support/paths.hpp"
 
 #include <doctest/doctest.h>
@@ -50,6 +51,14 @@ void replace_once(std::string& text, const std::string& what, const std::string&
   REQUIRE_MESSAGE(at != std::string::npos, "the shipped nginx config has no '" << what << "'");
   CHECK_MESSAGE(text.find(what, at + what.size()) == std::string::npos, "'" << what << "' twice");
   text.replace(at, what.size(), with);
+}
+
+// Replaces each of the `count` occurrences of `what`.
+void replace_each(std::string& text, const std::string& what, const std::string& with, int count) {
+  int found = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size()), ++found)
+    text.replace(at, what.size(), with);
+  CHECK_MESSAGE(found == count, "the shipped nginx config has " << found << " of '" << what << "', not " << count);
 }
 
 std::uint16_t port_from_banner(const std::string& line) {
@@ -107,7 +116,7 @@ struct nginx_fixture {
     replace_once(site, "server 127.0.0.1:8001 ", "server 127.0.0.1:" + std::to_string(instances[0].port) + " ");
     replace_once(site, "server 127.0.0.1:8002 ", "server 127.0.0.1:" + std::to_string(instances[1].port) + " ");
     replace_once(site, "listen 80;", "listen 127.0.0.1:" + std::to_string(port) + ";");
-    replace_once(site, "proxy_read_timeout 75s;", "proxy_read_timeout 2s;");
+    replace_each(site, "proxy_read_timeout 75s;", "proxy_read_timeout 2s;", 2);  // WebSocket and SSE
     std::ofstream(dir / "dashboard-hub.conf") << site;
     const auto d = dir.string();
     std::ofstream(dir / "nginx.conf") << "daemon off;\nmaster_process off;\nworker_processes 1;\npid " << d
@@ -216,4 +225,39 @@ TEST_CASE("through the shipped nginx config: updates, pings past the read timeou
   std::string lines;
   for (const auto& line : transcript) lines += line + "\n";
   MESSAGE("the client's session through nginx:\n" << lines << "the instances' log:\n" << logs);
+}
+
+TEST_CASE("through the shipped nginx config: an SSE stream gets its events at once and outlives the read timeout") {
+  nginx_fixture f;
+  sse_client c;
+  REQUIRE(c.connect(f.port, "/sse/dashboard/n5?token=" + make_token("n5"), {}, "127.0.0.7") == 200);
+  CHECK(c.header("Content-Type") == "text/event-stream");
+  CHECK(type_of(c.next_json()) == "connection_success");
+  CHECK(type_of(c.next_json()) == "dashboard_update");
+  const auto post = [&](int task) {
+    return http_post(f.port, "/api/v1/events", json::serialize(json::array{task_event("created", "n5", task)}),
+                     {{"Authorization", std::string("Bearer ") + test_ingest_key}})
+        .status;
+  };
+  REQUIRE(post(1) == 202);
+  // Unbuffered: the event arrives while the stream stays open, not when a buffer fills.
+  auto update = c.next_json();
+  CHECK(type_of(update) == "task_update");
+  CHECK(update.at("payload").at("taskId") == json::value(1));
+
+  // Longer than nginx's 2 s read timeout: the heartbeats (every 1 s) keep the stream open.
+  const auto before = c.comments();
+  while (type_of(c.next_json()) != "dashboard_update") {
+  }
+  CHECK_FALSE(c.next(3500ms).has_value());
+  CHECK(c.comments() > before);
+  REQUIRE(post(2) == 202);
+  auto later = c.next_json();
+  CHECK(type_of(later) == "task_update");
+  CHECK(later.at("payload").at("taskId") == json::value(2));
+
+  const auto logs = f.logs();
+  CHECK(logs.find("user=n5 opened from 127.0.0.7 via 127.0.0.1:") != std::string::npos);
+  CHECK(logs.find("transport=sse") != std::string::npos);
+  CHECK(logs.find("eyJ") == std::string::npos);
 }

@@ -57,7 +57,7 @@ TEST_CASE("SSE: the stream's head, then connection_success, the dashboard and li
   CHECK(c.header("X-Accel-Buffering") == "no");
   auto hello = c.next_json();
   CHECK(type_of(hello) == "connection_success");
-  CHECK(hello.at("payload").at("userId") == json::value("1"));
+  CHECK(hello.at("payload").at("userId") == json::value(1));
   CHECK(c.retry().has_value());
   auto dashboard = c.next();
   REQUIRE(dashboard.has_value());
@@ -182,7 +182,7 @@ TEST_CASE("SSE: a drain says connection_status disconnected, then ends the strea
     auto e = c.next(10s);
     REQUIRE(e.has_value());
     if (e->event != "connection_status") continue;
-    CHECK(json::parse(e->data).at("payload").at("state") == json::value("disconnected"));
+    CHECK(json::parse(e->data).at("payload").at("status") == json::value("disconnected"));
     break;
   }
   CHECK(c.ended());

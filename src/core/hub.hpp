@@ -70,6 +70,11 @@ class hub {
   std::uint64_t instance_nonce() const noexcept { return nonce_; }
 
  private:
+  // A replay: a subscribe with `after` sends the history after it before any live update.
+  // subscribe() marks the member `replaying` and starts run_replay(); while it runs, flush() holds
+  // the member's live updates in `held`; run_replay() sends the history paced by the outbox, then
+  // what was held (less what the history already had), clears `replaying` and ends with a
+  // dashboard_update. A newer subscribe bumps `replay_generation`, which stops an older replay.
   struct member {
     std::uint64_t id = 0;
     std::shared_ptr<outbox> out;
@@ -79,7 +84,7 @@ class hub {
     std::vector<task_update> held;
     bool acking = false;               // the ack window applies once a session has acked
     std::vector<std::uint64_t> unacked;  // increasing; a vector, as an empty deque costs 512 bytes a session
-    std::uint64_t replay_generation = 0;   // the subscribe whose replay/stats sync is current
+    std::uint64_t replay_generation = 0;   // the subscribe whose replay is current
   };
   struct user_state {
     explicit user_state(std::chrono::steady_clock::duration interval) : dashboard(interval) {}

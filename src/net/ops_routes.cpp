@@ -39,11 +39,18 @@ asio::awaitable<response> status(server_context& ctx, const request& req) {
   for (const auto& [user, n] : busiest) per_user[user] = n;
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(ctx.clock.steady_now() - ctx.started);
   const bool draining = ctx.draining.load();
+  // Sessions open by transport: opened less ended (those still closing count until their end).
+  json::object by_transport;
+  for (std::size_t t = 0; t < core::transport_names.size(); ++t) {
+    const auto ended = ctx.metrics.sessions_ended[t].value();  // first: a session opens before it ends
+    by_transport[core::transport_names[t]] = ctx.metrics.sessions_opened[t].value() - ended;
+  }
   json::object doc{{"service", "dashboard-hub"},
                    {"version", dh::version},
                    {"status", draining ? "draining" : "running"},
                    {"uptime_seconds", uptime.count()},
                    {"connections", ctx.hub.connection_count()},
+                   {"sessions_by_transport", std::move(by_transport)},
                    {"active_users", ctx.hub.user_count()},
                    {"connections_per_user", std::move(per_user)},
                    // connections_per_user lists the busiest users only; these say how many it left out.

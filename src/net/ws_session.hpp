@@ -1,7 +1,6 @@
-// ws_session.hpp — one WebSocket connection from upgrade to close: authenticate, register with
-// the hub, then run the reader, the single writer and one timer (liveness, then the close grace)
-// on the connection's executor. Every failure of SPEC §2 ends with the `error` envelope and then
-// the table's close code.
+// ws_session.hpp — one WebSocket connection from upgrade to close: the handshake's checks
+// (net/session_handshake), then Beast's reader and single writer feeding the session core
+// (core/session_core), whose every failure of SPEC §2 ends with the `error` envelope and its close code.
 #pragma once
 
 #include "net/net.hpp"

@@ -57,6 +57,12 @@ int sse_client::connect(std::uint16_t port, const std::string& target, const std
     if (!fill(std::chrono::seconds(5))) return 0;
   head_ = buffer_.substr(0, end + 2);
   buffer_.erase(0, end + 4);
+  chunked_ = lower(header("Transfer-Encoding")) == "chunked";
+  if (chunked_) {
+    raw_ = std::move(buffer_);
+    buffer_.clear();
+    dechunk();
+  }
   const auto status = std::stoi(head_.substr(9, 3));
   if (status != 200) {
     while (fill(std::chrono::seconds(5))) {
@@ -86,8 +92,29 @@ bool sse_client::fill(std::chrono::milliseconds timeout) {
     eof_ = true;
     return false;
   }
-  buffer_.append(chunk, static_cast<std::size_t>(n));
+  if (!chunked_) {
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  }
+  raw_.append(chunk, static_cast<std::size_t>(n));
+  dechunk();
   return true;
+}
+
+void sse_client::dechunk() {
+  for (;;) {
+    const auto line_end = raw_.find("\r\n");
+    if (line_end == std::string::npos) return;
+    const auto size = std::stoul(raw_.substr(0, line_end), nullptr, 16);
+    if (size == 0) {  // the last chunk: the stream has ended
+      eof_ = true;
+      raw_.clear();
+      return;
+    }
+    if (raw_.size() < line_end + 2 + size + 2) return;
+    buffer_.append(raw_, line_end + 2, size);
+    raw_.erase(0, line_end + 2 + size + 2);
+  }
 }
 
 std::optional<std::string> sse_client::take_line() {

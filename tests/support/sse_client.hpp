@@ -52,10 +52,13 @@ class sse_client {
 
  private:
   bool fill(std::chrono::milliseconds timeout);  // false: ended or timed out
+  void dechunk();  // moves whole chunks of raw_ into buffer_ (a proxy may chunk the stream)
   std::optional<std::string> take_line();
 
   int fd_ = -1;
-  std::string buffer_;
+  std::string buffer_;  // the body, de-chunked
+  std::string raw_;     // chunked bytes not yet decoded
+  bool chunked_ = false;
   std::string head_;
   std::string body_;
   int comments_ = 0;
