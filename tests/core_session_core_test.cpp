@@ -18,6 +18,7 @@ namespace core_session_core_test {  // unity builds compile several test files a
 using namespace dh;
 using core::action;
 using kind = core::action::kind;
+using writer_end = core::session_core::writer_end;
 using namespace std::chrono_literals;
 
 namespace {
@@ -93,8 +94,8 @@ TEST_CASE("session core: the client closes") {
   f.core.start();
   CHECK(kinds(f.core.on_peer_close(1000)) == slot_freed);  // a reload finds the slot free at once
   CHECK(f.core.current() == core::session_core::state::ending);
-  CHECK(kinds(f.core.on_read_end()) == std::vector{kind::stop_writer});
-  CHECK(kinds(f.core.on_writer_end(false)) == std::vector{kind::stop_writer, kind::log_end});
+  CHECK(kinds(f.core.on_read_end()) == std::vector{kind::stop_writer, kind::arm_timer});  // the writer's grace
+  CHECK(kinds(f.core.on_writer_end(writer_end::stopped)) == std::vector{kind::stop_writer, kind::log_end});
   CHECK(f.core.current() == core::session_core::state::ended);
   const auto end = f.core.summary();
   CHECK(end.code == 1000);
@@ -105,12 +106,13 @@ TEST_CASE("session core: a close frame without a code ends as 1005, no close fra
   fixture with_frame;
   with_frame.core.on_peer_close(0);
   with_frame.core.on_read_end();
-  with_frame.core.on_writer_end(false);
+  with_frame.core.on_writer_end(writer_end::stopped);
   CHECK(with_frame.core.summary().code == 1005);
 
   fixture vanished;  // the peer vanishes: the read ends with no close frame
-  CHECK(kinds(vanished.core.on_read_end()) == std::vector{kind::release_slot, kind::leave_hub, kind::stop_writer});
-  CHECK(kinds(vanished.core.on_writer_end(false)) == std::vector{kind::stop_writer, kind::log_end});
+  CHECK(kinds(vanished.core.on_read_end()) ==
+        std::vector{kind::release_slot, kind::leave_hub, kind::stop_writer, kind::arm_timer});
+  CHECK(kinds(vanished.core.on_writer_end(writer_end::stopped)) == std::vector{kind::stop_writer, kind::log_end});
   CHECK(vanished.core.summary().code == 1006);
 }
 
@@ -127,13 +129,13 @@ TEST_CASE("session core: the server closes on a bad message, then the peer answe
   // The queue confirms the request; later messages only let the close handshake finish.
   CHECK(f.core.on_close_request(1008, "INVALID_MESSAGE").empty());
   CHECK(f.core.on_message(R"({"type":"ping"})").empty());
-  CHECK(kinds(f.core.on_writer_end(true)) == std::vector{kind::stop_writer});
+  CHECK(kinds(f.core.on_writer_end(writer_end::closed)) == std::vector{kind::stop_writer, kind::arm_timer});
   CHECK(kinds(f.core.on_read_end()) == std::vector{kind::stop_writer, kind::log_end});
   const auto end = f.core.summary();
   CHECK(end.code == 1008);
   CHECK(end.by_server);
   CHECK(end.close_completed);
-  CHECK(f.metrics.errors[static_cast<std::size_t>(protocol::errc::invalid_message)].value() == 1);
+  CHECK(todo[0].error == protocol::errc::invalid_message);  // counted by the adapter once queued
 }
 
 TEST_CASE("session core: a slow consumer that stops reading is dropped when the grace runs out") {
@@ -149,8 +151,10 @@ TEST_CASE("session core: a slow consumer that stops reading is dropped when the 
   REQUIRE(kinds(late) == std::vector{kind::drop_socket});
   CHECK(late[0].detail.find("4013") != std::string::npos);
   CHECK(f.core.on_timer().empty());
-  CHECK(kinds(f.core.on_read_end()) == std::vector{kind::stop_writer});
-  CHECK(kinds(f.core.on_writer_end(false)) == std::vector{kind::stop_writer, kind::log_end});
+  CHECK(kinds(f.core.on_read_end()) == std::vector{kind::stop_writer, kind::arm_timer});
+  // The dropped socket fails the stuck write.
+  CHECK(kinds(f.core.on_writer_end(writer_end::write_failed)) ==
+        std::vector{kind::drop_socket, kind::stop_writer, kind::log_end});
   const auto end = f.core.summary();
   CHECK(end.code == 4013);
   CHECK(end.reason == "SLOW_CONSUMER");
@@ -219,7 +223,7 @@ TEST_CASE("session core: a drain closes 1001; a close already requested by the h
   drained.core.start();
   drained.core.on_close_request(1001, "server shutting down");
   CHECK(drained.core.on_message("garbage").empty());  // no second close
-  drained.core.on_writer_end(true);
+  drained.core.on_writer_end(writer_end::closed);
   drained.core.on_read_end();
   CHECK(drained.core.summary().code == 1001);
 
@@ -227,7 +231,7 @@ TEST_CASE("session core: a drain closes 1001; a close already requested by the h
   raced.core.start();
   raced.core.on_message("garbage");
   raced.core.on_close_request(4013, "SLOW_CONSUMER");
-  raced.core.on_writer_end(false);
+  raced.core.on_writer_end(writer_end::stopped);
   raced.core.on_read_end();
   CHECK(raced.core.summary().code == 4013);
 }
@@ -235,10 +239,23 @@ TEST_CASE("session core: a drain closes 1001; a close already requested by the h
 TEST_CASE("session core: a failed write while open drops the socket and frees the slot") {
   fixture f;
   f.core.start();
-  CHECK(kinds(f.core.on_writer_end(false)) ==
-        std::vector{kind::release_slot, kind::leave_hub, kind::drop_socket, kind::stop_writer});
+  CHECK(kinds(f.core.on_writer_end(writer_end::write_failed)) ==
+        std::vector{kind::release_slot, kind::leave_hub, kind::drop_socket, kind::stop_writer, kind::arm_timer});
   CHECK(kinds(f.core.on_read_end()) == std::vector{kind::stop_writer, kind::log_end});
   CHECK(f.core.summary().code == 1006);
+}
+
+TEST_CASE("session core: a reader that ended leaves the writer the grace, then the socket drops") {
+  fixture f;
+  f.core.start();
+  // The peer half-closed; our writer is stuck on a peer that does not read.
+  const auto todo = f.core.on_read_end();
+  REQUIRE(find(todo, kind::arm_timer));
+  CHECK(find(todo, kind::arm_timer)->at == f.clock.steady_now() + 5s);
+  f.clock.advance(5s);
+  CHECK(kinds(f.core.on_timer()) == std::vector{kind::drop_socket});
+  CHECK(kinds(f.core.on_writer_end(writer_end::write_failed)) ==
+        std::vector{kind::drop_socket, kind::stop_writer, kind::log_end});
 }
 
 TEST_CASE("session core: the contract's messages") {

@@ -80,15 +80,14 @@ void session_core::send(actions& out, std::string text, server_message type) {
 
 // An error that leaves the session open (close code 0 in the contract's table, or a dropped message).
 void session_core::send_error(actions& out, failure f, std::optional<std::chrono::milliseconds> retry_after) {
-  metrics_.error_sent(f.code);
   send(out, protocol::encode_error(f, clock_.wall_now(), retry_after), server_message::error);
+  out.back().error = f.code;
 }
 
 // An error that ends the session: its envelope, then its close code. The first decision wins.
 void session_core::fail(actions& out, failure f, std::optional<std::chrono::milliseconds> retry_after) {
   if (state_ != state::open) return;
   const auto& info = protocol::info(f.code);
-  metrics_.error_sent(f.code);
   auto close = make(action::kind::close);
   close.data = make_frame(protocol::encode_error(f, clock_.wall_now(), retry_after));
   close.type = server_message::error;
@@ -116,7 +115,13 @@ void session_core::arm(actions& out) {
 }
 
 void session_core::loop_ended(actions& out) {
-  if (--loops_running_ > 0) return;
+  if (--loops_running_ > 0) {
+    // The other loop gets the grace to finish (a writer stuck on a peer that stopped reading, a
+    // reader waiting for the peer's side of a close); then the socket drops under it.
+    if (!close_deadline_) close_deadline_ = clock_.steady_now() + settings_.close_grace;
+    arm(out);
+    return;
+  }
   state_ = state::ended;
   begin_end(out);
   out.push_back(make(action::kind::log_end));
@@ -223,14 +228,13 @@ actions session_core::on_read_end() {
 
 // --- the writer, the timer, the queue ----------------------------------------------------------
 
-actions session_core::on_writer_end(bool close_completed) {
+actions session_core::on_writer_end(writer_end how) {
   actions out;
-  close_completed_ = close_completed;
-  if (state_ == state::open) {  // a write failed: the peer is gone
-    state_ = state::ending;
-    begin_end(out);
-    out.push_back(make(action::kind::drop_socket));
-  }
+  close_completed_ = how == writer_end::closed;
+  if (state_ == state::open) state_ = state::ending;
+  begin_end(out);
+  // The peer is gone or stuck: nothing more can be written, and the reader must not wait for it.
+  if (how == writer_end::write_failed || how == writer_end::close_failed) out.push_back(make(action::kind::drop_socket));
   out.push_back(make(action::kind::stop_writer));
   loop_ended(out);
   return out;
@@ -249,14 +253,15 @@ actions session_core::on_timer() {
       case due::idle_timeout: fail(out, {errc::idle_timeout, {}, {}}); return out;
     }
     arm(out);
-  } else if (state_ == state::closing && close_deadline_) {
+  } else if (state_ != state::ended && close_deadline_) {
     if (now < *close_deadline_) {
       arm(out);
       return out;
     }
     // The peer stopped reading and the writer is stuck, or it never answered our close.
     auto drop = make(action::kind::drop_socket);
-    drop.detail = fmt::format("did not finish closing ({} {})", close_code_, close_reason_);
+    drop.detail = close_code_ != 0 ? fmt::format("did not finish closing ({} {})", close_code_, close_reason_)
+                                   : std::string("did not finish ending");
     out.push_back(std::move(drop));
     close_deadline_.reset();
   }

@@ -57,16 +57,16 @@ struct action {
   enum class kind : std::uint8_t {
     send,           // queue `frame` (counted as `type` once written)
     ping,           // queue a ping (SSE: a heartbeat comment)
-    close,          // queue the close request: `frame`, then close `code` `reason`; `error` counts it
+    close,          // queue the close request: `frame`, then close `code` `reason`
     subscribe,      // hub: subscribe with `batch`, replaying after `event_id` when set
     unsubscribe,    // hub
     ack,            // hub: everything up to `event_id`
     release_slot,   // admission: the user's slot is free again
     leave_hub,      // hub: no more updates
     arm_timer,      // call on_timer() at `at` (replaces the pending call)
-    stop_writer,    // the writer ends once its write in flight does; the timer is no longer needed
+    stop_writer,    // the writer ends once its write in flight does
     drop_socket,    // close the socket under any pending read or write
-    log_end,        // the session is over: log and count it (see end_summary())
+    log_end,        // the session is over: log and count it (see end_summary()); the timer is no longer needed
   };
   kind what;
   frame data;
@@ -74,7 +74,7 @@ struct action {
   std::uint16_t code = 0;
   std::string reason;   // close: the reason on the wire (the error's code)
   std::string detail;   // close, drop_socket: why, for the log
-  std::optional<protocol::errc> error;
+  std::optional<protocol::errc> error;  // send, close: the error the frame raises, counted once it is queued
   bool batch = false;
   std::optional<std::uint64_t> event_id;
   steady_time at{};
@@ -120,8 +120,10 @@ class session_core {
     ++messages_out_;
     metrics_.messages_by_transport[static_cast<std::size_t>(kind_)].add();
   }
-  // The writer has stopped: after our close (`close_completed`: the peer answered it), or a write failed.
-  actions on_writer_end(bool close_completed);
+  // Why the writer stopped: the queue shut down, our close went out and the peer answered it, the
+  // close did not complete, or a write failed (the peer is gone: the socket drops).
+  enum class writer_end : std::uint8_t { stopped, closed, close_failed, write_failed };
+  actions on_writer_end(writer_end how);
   actions on_timer();
   // Someone asked this session to close (itself, the hub: slow consumer, drain), or its queue shut.
   actions on_close_request(std::uint16_t code, std::string reason);

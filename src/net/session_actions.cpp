@@ -20,23 +20,30 @@ void on_timer(const std::shared_ptr<session_base>& s, boost::system::error_code 
   if (ec != asio::error::operation_aborted) carry_out(s, s->core.on_timer());
 }
 
-void queue(const std::shared_ptr<session_base>& s, core::outbox::push_result pushed) {
-  if (pushed == core::outbox::push_result::full) carry_out(s, s->core.on_queue_full());
-}
-
 }  // namespace
 
 void carry_out(const std::shared_ptr<session_base>& s, core::actions todo) {
   using kind = core::action::kind;
   auto& ctx = s->ctx;
   const auto hub_id = s->core.who().hub_id;
+  // A push refused by a full queue is answered after the list: the core's answer (SLOW_CONSUMER,
+  // the close grace) must come after this list's own actions, not be overwritten by them.
+  bool refused = false;
   for (auto& a : todo) {
     switch (a.what) {
-      case kind::send: queue(s, s->out->push(std::move(a.data), {a.type, {}, 0})); break;
-      case kind::ping: queue(s, s->out->push_ping()); break;
+      case kind::send: {
+        const auto pushed = s->out->push(std::move(a.data), {a.type, {}, 0});
+        refused = refused || pushed == core::outbox::push_result::full;
+        if (pushed == core::outbox::push_result::ok && a.error) ctx.metrics.error_sent(*a.error);
+        break;
+      }
+      case kind::ping: refused = refused || s->out->push_ping() == core::outbox::push_result::full; break;
       case kind::close:
-        ctx.log.info("session {} user={} error {}: {}", s->id(), s->user(), a.reason, a.detail);
-        s->out->set_close_request({a.code, std::move(a.data), std::move(a.reason), a.type});
+        // Counted and logged only when it is the close request that will be sent (the hub's may be first).
+        if (s->out->set_close_request({a.code, a.data, a.reason, a.type})) {
+          ctx.log.info("session {} user={} error {}: {}", s->id(), s->user(), a.reason, a.detail);
+          if (a.error) ctx.metrics.error_sent(*a.error);
+        }
         break;
       case kind::subscribe: ctx.hub.subscribe(s->user(), hub_id, a.batch, a.event_id); break;
       case kind::unsubscribe: ctx.hub.unsubscribe(s->user(), hub_id); break;
@@ -47,20 +54,19 @@ void carry_out(const std::shared_ptr<session_base>& s, core::actions todo) {
         s->timer.expires_at(a.at);  // cancels the pending wait
         s->timer.async_wait([s](boost::system::error_code ec) { on_timer(s, ec); });
         break;
-      case kind::stop_writer:
-        s->out->shut_down();
-        s->timer.cancel();
-        break;
+      case kind::stop_writer: s->out->shut_down(); break;
       case kind::drop_socket:
         if (!a.detail.empty()) ctx.log.info("session {} user={} {}; dropping it", s->id(), s->user(), a.detail);
         s->drop_socket();
         break;
       case kind::log_end:
+        s->timer.cancel();
         s->release();
         log_session_end(ctx, s->core, s->remote, s->connected_at);
         break;
     }
   }
+  if (refused) carry_out(s, s->core.on_queue_full());
 }
 
 void start_session(const std::shared_ptr<session_base>& s) {

@@ -70,12 +70,13 @@ asio::awaitable<void> refuse(tcp::socket& socket, const server_context& ctx, fai
   if (!ec) socket.shutdown(tcp::socket::shutdown_send, ec);
 }
 
-std::string response_head(const request& req, const server_context& ctx) {
+std::string response_head(const request& req) {
   std::string head =
       "HTTP/1.1 200 OK\r\nServer: dashboard-hub\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
       "X-Accel-Buffering: no\r\nConnection: close\r\n";
-  // A page of an allowed origin may read the stream (EventSource is subject to CORS).
-  if (const auto origin = req.find(http::field::origin); origin != req.end() && !ctx.settings.allowed_origins.empty()) {
+  // A page of another origin may read the stream (EventSource is subject to CORS): the Origin
+  // was allowed already (refuse_early), by --allowed-origin or because any is.
+  if (const auto origin = req.find(http::field::origin); origin != req.end()) {
     head += "Access-Control-Allow-Origin: ";
     head += origin->value();
     head += "\r\nVary: Origin\r\n";
@@ -150,19 +151,21 @@ asio::awaitable<bool> write(session& s, const burst& b) {
   co_return true;
 }
 
-enum class burst_end { drained, closed, write_failed };
+// A burst ends with the queue drained (nullopt: wait for more) or the writer done.
+using writer_end = core::session_core::writer_end;
+using burst_end = std::optional<writer_end>;
 
 // The last frame as an event (the error, or connection_status on a drain), then the stream ends.
 asio::awaitable<burst_end> write_close(session& s, core::close_request request) {
   if (request.last_frame) {
     burst last;
     add(last, {core::outbound::kind::frame, std::move(request.last_frame), {request.last_type, {}, 0}});
-    if (!co_await write(s, last)) co_return burst_end::write_failed;
+    if (!co_await write(s, last)) co_return writer_end::write_failed;
   }
   boost::system::error_code ignored;
   s.socket.shutdown(tcp::socket::shutdown_send, ignored);
   s.drop_socket();  // the reader ends with it
-  co_return burst_end::closed;
+  co_return writer_end::closed;
 }
 
 asio::awaitable<burst_end> write_bursts(session_ptr s, core::outbound first) {
@@ -170,12 +173,12 @@ asio::awaitable<burst_end> write_bursts(session_ptr s, core::outbound first) {
   for (;;) {
     if (auto request = s->out->take_close_request()) co_return co_await write_close(*s, std::move(*request));
     burst b;
-    for (auto item = std::exchange(next, std::nullopt); item; item = s->out->try_receive()) {
+    for (auto item = next ? std::exchange(next, std::nullopt) : s->out->try_receive(); item; item = s->out->try_receive()) {
       add(b, std::move(*item));
       if (b.items.size() >= max_burst_items || b.bytes >= max_burst_bytes) break;
     }
-    if (b.items.empty()) co_return burst_end::drained;
-    if (!co_await write(*s, b)) co_return burst_end::write_failed;
+    if (b.items.empty()) co_return std::nullopt;
+    if (!co_await write(*s, b)) co_return writer_end::write_failed;
   }
 }
 
@@ -184,17 +187,17 @@ void await_output(session_ptr s) {
   auto& out = *s->out;
   out.async_receive([s = std::move(s)](std::optional<core::outbound> item) mutable {
     if (!item) {
-      carry_out(s, s->core.on_writer_end(false));
+      carry_out(s, s->core.on_writer_end(writer_end::stopped));
       return;
     }
     const auto executor = s->socket.get_executor();
     asio::co_spawn(executor, write_bursts(s, std::move(*item)), [s](std::exception_ptr e, burst_end end) {
       if (e) {
         fail_internally(s, e);
-        end = burst_end::write_failed;
+        end = writer_end::write_failed;
       }
-      if (end == burst_end::drained) return await_output(s);
-      carry_out(s, s->core.on_writer_end(end == burst_end::closed));
+      if (!end) return await_output(s);
+      carry_out(s, s->core.on_writer_end(*end));
     });
   });
 }
@@ -224,7 +227,7 @@ asio::awaitable<void> run_sse_session(server_context& ctx, tcp::socket socket, r
   if (who->resume_from) who->recovered = co_await history_covers(ctx, who->user_id, *who->resume_from);
 
   auto s = std::make_shared<session>(ctx, std::move(socket), std::move(*who), std::move(remote), started, std::move(out),
-                                     std::move(counted), response_head(req, ctx));
+                                     std::move(counted), response_head(req));
   log_session_open(*s);
   asio::co_spawn(s->socket.get_executor(), read_loop(s), [s](std::exception_ptr e) {
     if (!e) return;

@@ -126,7 +126,9 @@ asio::awaitable<bool> write_close(session& s, core::close_request request) {
   co_return !ec;
 }
 
-enum class burst_end { drained, closed, close_failed, write_failed };
+// A burst ends with the queue drained (nullopt: wait for more) or the writer done.
+using writer_end = core::session_core::writer_end;
+using burst_end = std::optional<writer_end>;
 
 // Writes what the outbox holds, starting with `first`, until it is empty or the writer is done.
 // While another frame is already queued this one is only gathered; the burst's last write sends them all.
@@ -134,9 +136,9 @@ asio::awaitable<burst_end> write_burst(session_ptr s, core::outbound first) {
   std::optional<core::outbound> next = std::move(first);
   for (;;) {
     if (auto request = s->out->take_close_request())
-      co_return co_await write_close(*s, std::move(*request)) ? burst_end::closed : burst_end::close_failed;
+      co_return co_await write_close(*s, std::move(*request)) ? writer_end::closed : writer_end::close_failed;
     auto item = next ? std::exchange(next, std::nullopt) : s->out->try_receive();
-    if (!item) co_return burst_end::drained;
+    if (!item) co_return std::nullopt;
     next = s->out->try_receive();
     const bool more = next && next->what != core::outbound::kind::wake;
     s->ws.next_layer().gather(more && s->ws.next_layer().pending_bytes() < max_gathered_bytes);
@@ -147,7 +149,7 @@ asio::awaitable<burst_end> write_burst(session_ptr s, core::outbound first) {
       auto [ec] = co_await s->ws.async_ping({}, as_values);
       written = !ec;
     }
-    if (!written) co_return burst_end::write_failed;
+    if (!written) co_return writer_end::write_failed;
   }
 }
 
@@ -157,17 +159,17 @@ void await_output(session_ptr s) {
   auto& out = *s->out;
   out.async_receive([s = std::move(s)](std::optional<core::outbound> item) mutable {
     if (!item) {  // shut down: the session is ending
-      carry_out(s, s->core.on_writer_end(false));
+      carry_out(s, s->core.on_writer_end(writer_end::stopped));
       return;
     }
     const auto executor = s->ws.get_executor();
     asio::co_spawn(executor, write_burst(s, std::move(*item)), [s](std::exception_ptr e, burst_end end) {
       if (e) {
         fail_internally(s, e);
-        end = burst_end::write_failed;
+        end = writer_end::write_failed;
       }
-      if (end == burst_end::drained) return await_output(s);
-      carry_out(s, s->core.on_writer_end(end == burst_end::closed));
+      if (!end) return await_output(s);
+      carry_out(s, s->core.on_writer_end(*end));
     });
   });
 }
