@@ -32,29 +32,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Floods `user` with rounds of big task_updates (post_flood_round) until the server logs that it
-// cut that user's session as a slow consumer, or `max_rounds` pass; user "2"'s session `other`
-// must receive its small event of every round meanwhile. Returns the rounds it took, 0 for never.
-int flood_until_cut(test_server& srv, const std::string& user, ws_client& other, int max_rounds) {
-  for (int round = 1; round <= max_rounds; ++round) {
-    REQUIRE(post_flood_round(srv.port(), test_ingest_key, user, round) == 202);
-    read_flood_marker(other, round);
-    if (srv.log_text().find("user=" + user + " error SLOW_CONSUMER") != std::string::npos) return round;
-  }
-  return 0;
-}
-
-// Polls the server's log for `text` for a bounded time: the log line is written by the session's
-// own thread after the event the test can see.
-bool log_shows(const test_server& srv, const std::string& text, std::chrono::milliseconds within = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (srv.log_text().find(text) == std::string::npos) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    ::poll(nullptr, 0, 20);
-  }
-  return true;
-}
-
 int count_of(std::string_view haystack, std::string_view needle) {
   int n = 0;
   for (auto at = haystack.find(needle); at != std::string_view::npos; at = haystack.find(needle, at + 1)) ++n;

@@ -37,14 +37,6 @@ std::vector<sse_event> events_until_dashboard(sse_client& c) {
   }
 }
 
-bool log_shows(const test_server& srv, const std::string& text, std::chrono::milliseconds within = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (srv.log_text().find(text) == std::string::npos) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    ::poll(nullptr, 0, 20);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -211,13 +203,7 @@ TEST_CASE("SSE: a reader that stops reading is cut as a slow consumer") {
   ws_client other;
   open_session(other, srv, "2");
   subscribe(other, {{"userId", 2}});
-  bool cut = false;
-  for (int round = 1; round <= 120 && !cut; ++round) {
-    REQUIRE(post_flood_round(srv.port(), test_ingest_key, "1", round) == 202);
-    read_flood_marker(other, round);
-    cut = srv.log_text().find("user=1 error SLOW_CONSUMER") != std::string::npos;
-  }
-  CHECK(cut);
+  CHECK(flood_until_cut(srv, "1", other, 120) > 0);
   CHECK(log_shows(srv, "user=1 closed code=4013 reason=SLOW_CONSUMER"));
   CHECK(log_shows(srv, "transport=sse"));
 }

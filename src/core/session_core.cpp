@@ -38,7 +38,8 @@ client_message kind_of(const protocol::refresh_token&) { return client_message::
 session_core::session_core(transport kind, session_settings settings, session_identity who, const clock& clock,
                            const protocol::jwt_verifier& jwt, metrics& counted)
     : kind_(kind),
-      settings_(settings),
+      close_grace_(settings.close_grace),
+      heartbeat_(std::chrono::duration_cast<std::chrono::seconds>(settings.liveness.ping_interval)),
       who_(std::move(who)),
       clock_(clock),
       jwt_(jwt),
@@ -56,8 +57,7 @@ steady_time session_core::token_deadline(wall_time expires_at) const {
 
 actions session_core::start() {
   actions out;
-  const auto heartbeat = std::chrono::duration_cast<std::chrono::seconds>(settings_.liveness.ping_interval);
-  send(out, protocol::encode_connection_success(who_.user_id, who_.session_id, heartbeat.count(), who_.recovered,
+  send(out, protocol::encode_connection_success(who_.user_id, who_.session_id, heartbeat_.count(), who_.recovered,
                                                 clock_.wall_now()),
        server_message::connection_success);
   if (kind_ == transport::sse) {  // subscribed from the start: replay, then the dashboard, then live
@@ -118,7 +118,7 @@ void session_core::loop_ended(actions& out) {
   if (--loops_running_ > 0) {
     // The other loop gets the grace to finish (a writer stuck on a peer that stopped reading, a
     // reader waiting for the peer's side of a close); then the socket drops under it.
-    if (!close_deadline_) close_deadline_ = clock_.steady_now() + settings_.close_grace;
+    if (!close_deadline_) close_deadline_ = clock_.steady_now() + close_grace_;
     arm(out);
     return;
   }
@@ -280,7 +280,7 @@ actions session_core::on_close_request(std::uint16_t code, std::string reason) {
   state_ = state::closing;
   close_code_ = code;
   close_reason_ = std::move(reason);
-  close_deadline_ = clock_.steady_now() + settings_.close_grace;
+  close_deadline_ = clock_.steady_now() + close_grace_;
   begin_end(out);
   arm(out);
   return out;

@@ -38,7 +38,6 @@ struct session_settings {
   liveness_settings liveness;
   rate_limit_settings rate_limit;
   std::chrono::steady_clock::duration close_grace = std::chrono::seconds(5);
-  std::size_t max_message_bytes = 64 * 1024;
 };
 
 // Who the session is, settled by the handshake before the core exists.
@@ -146,7 +145,10 @@ class session_core {
   steady_time token_deadline(wall_time expires_at) const;
 
   transport kind_;
-  session_settings settings_;
+  // Of the settings only these are kept: the limiter and liveness hold their own, and every
+  // byte here is a byte per idle connection.
+  std::chrono::steady_clock::duration close_grace_;
+  std::chrono::seconds heartbeat_;
   session_identity who_;
   const clock& clock_;
   const protocol::jwt_verifier& jwt_;

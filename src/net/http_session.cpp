@@ -135,6 +135,14 @@ http::status status_of(const boost::system::error_code& parse_error) {
   return http::status::bad_request;
 }
 
+// The session a request opens: a WebSocket upgrade of /ws/dashboard/{userId}, or a GET of
+// /sse/dashboard/{userId}; nullopt for anything else.
+std::optional<session_target> session_target_of(const request& req) {
+  if (beast::websocket::is_upgrade(req)) return match_ws_target(req.target());
+  if (req.method() == http::verb::get) return match_sse_target(req.target());
+  return std::nullopt;
+}
+
 }  // namespace
 
 asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, std::optional<tcp::endpoint> peer_endpoint) {
@@ -214,33 +222,18 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, 
       }
     }
     request req = parser.release();
-    if (beast::websocket::is_upgrade(req)) {
-      if (auto target = match_ws_target(req.target())) {
-        if (auto refusal = refuse_early(ctx, req, client.remote)) {
-          co_await write_response(stream, std::move(*refusal));
-          co_return;
-        }
-        // The WebSocket session gets its own coroutine and only the socket, so this frame, the
-        // parser, the read buffer and tcp_stream's timers are freed for the session's whole life.
-        stream.expires_never();
-        auto executor = stream.get_executor();
-        asio::co_spawn(executor,
-                       run_ws_session(ctx, stream.release_socket(), std::move(req), std::move(*target), client.remote, head_read),
-                       report_failure(ctx));
-        co_return;
-      }
-    }
-    if (auto target = match_sse_target(req.target()); target && req.method() == http::verb::get) {
+    if (auto target = session_target_of(req)) {
       if (auto refusal = refuse_early(ctx, req, client.remote)) {
         co_await write_response(stream, std::move(*refusal));
         co_return;
       }
-      // As for WebSocket: the stream gets its own coroutine and only the socket.
+      // The session gets its own coroutine and only the socket, so this frame, the parser, the
+      // read buffer and tcp_stream's timers are freed for the session's whole life.
       stream.expires_never();
-      auto executor = stream.get_executor();
-      asio::co_spawn(executor,
-                     run_sse_session(ctx, stream.release_socket(), std::move(req), std::move(*target), client.remote, head_read),
-                     report_failure(ctx));
+      const bool upgrade = beast::websocket::is_upgrade(req);
+      auto session = upgrade ? run_ws_session(ctx, stream.release_socket(), std::move(req), std::move(*target), client.remote, head_read)
+                             : run_sse_session(ctx, stream.release_socket(), std::move(req), std::move(*target), client.remote, head_read);
+      asio::co_spawn(stream.get_executor(), std::move(session), report_failure(ctx));
       co_return;
     }
     response res;

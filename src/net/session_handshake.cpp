@@ -89,7 +89,7 @@ asio::awaitable<bool> history_covers(server_context& ctx, std::string user, std:
 }
 
 core::session_settings session_settings_of(const server_settings& settings) {
-  return {settings.liveness, settings.rate_limit, settings.close_grace, settings.max_message_bytes};
+  return {settings.liveness, settings.rate_limit, settings.close_grace};
 }
 
 void log_session_end(const server_context& ctx, const core::session_core& core, std::string_view remote,

@@ -10,6 +10,9 @@
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
 
+#include <poll.h>
+
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -52,6 +55,18 @@ inline std::vector<boost::json::object> subscribe(ws_client& c, boost::json::obj
   }
 }
 
+// Polls the server's log for `text` for a bounded time: the log line is written by the session's
+// own thread after the event the test can see.
+inline bool log_shows(const test_server& srv, const std::string& text,
+                      std::chrono::milliseconds within = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (srv.log_text().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    ::poll(nullptr, 0, 20);
+  }
+  return true;
+}
+
 // Reads messages until `done` holds for one of them; returns all read (fails after 5 s).
 inline std::vector<boost::json::object> read_until(ws_client& c,
                                                    const std::function<bool(const boost::json::object&)>& done) {
@@ -82,6 +97,18 @@ inline void read_flood_marker(ws_client& c, int round) {
   read_until(c, [&](const boost::json::object& m) {
     return type_of(m) == "task_update" && m.at("payload").at("taskId") == boost::json::value(round);
   });
+}
+
+// Floods `user` with rounds of big task_updates (post_flood_round) until the server logs that it
+// cut that user's session as a slow consumer, or `max_rounds` pass; user "2"'s session `other`
+// must receive its small event of every round meanwhile. Returns the rounds it took, 0 for never.
+inline int flood_until_cut(test_server& srv, const std::string& user, ws_client& other, int max_rounds) {
+  for (int round = 1; round <= max_rounds; ++round) {
+    REQUIRE(post_flood_round(srv.port(), test_ingest_key, user, round) == 202);
+    read_flood_marker(other, round);
+    if (srv.log_text().find("user=" + user + " error SLOW_CONSUMER") != std::string::npos) return round;
+  }
+  return 0;
 }
 
 // The SPEC §2 ending: one error envelope with `code`, then the close code.
