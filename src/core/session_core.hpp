@@ -9,8 +9,9 @@
 //
 // The one order of an end: the slot is released and the hub left the moment the end begins (a
 // reload finds the slot free); the writer stops after the close (or at once when the peer ended);
-// the socket drops when the grace runs out or a loop fails; the end is logged once, with its code,
-// when both loops have stopped.
+// the socket drops when a write fails, or when the grace runs out (from a close request, or from
+// the end of one loop while the other still runs); the end is logged once, with its code, when
+// both loops have stopped.
 #pragma once
 
 #include "core/clock.hpp"
