@@ -7,6 +7,7 @@ set(assets
   "/|index.html|text/html"
   "/app.js|app.js|text/javascript"
   "/dashboard-client.js|dashboard-client.js|text/javascript"
+  "/dashboard-client.d.ts|dashboard-client.d.ts|application/typescript"
   "/style.css|style.css|text/css"
   "/favicon.svg|favicon.svg|image/svg+xml")
 

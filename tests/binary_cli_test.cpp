@@ -232,6 +232,35 @@ TEST_CASE("--dev prints a working sample token and URL") {
   CHECK(server.wait() == 0);
 }
 
+TEST_CASE("--dev keeps the secret and key it made up in the data directory, 0600, and reuses them") {
+  const auto dir = std::filesystem::temp_directory_path() / ("dh-binary-dev-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  // The banner's "JWT secret (HS256, made up): ..." of one run.
+  auto secret_of_a_run = [&] {
+    child_process server(with_binary({"--dev", "--port", "0", "--bind", "127.0.0.1", "--data-dir", dir.string()}));
+    REQUIRE(server.read_line().has_value());
+    std::string secret, kept;
+    for (int i = 0; i < 20 && (secret.empty() || kept.empty()); ++i) {
+      auto line = server.read_line();
+      REQUIRE(line.has_value());
+      if (const auto at = line->find("made up): "); at != std::string::npos && secret.empty()) secret = line->substr(at + 10);
+      if (line->find("the made-up secret and key are kept") != std::string::npos) kept = *line;
+    }
+    server.signal(SIGTERM);
+    CHECK(server.wait() == 0);
+    return std::pair{secret, kept};
+  };
+  const auto [first, first_kept] = secret_of_a_run();
+  const auto [second, second_kept] = secret_of_a_run();
+  CHECK_FALSE(first.empty());
+  CHECK(first == second);
+  CHECK(first_kept.find("for the next run") != std::string::npos);
+  CHECK(second_kept.find("from an earlier run") != std::string::npos);
+  const auto perms = std::filesystem::status(dir / "dev-secrets").permissions();
+  CHECK(perms == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  std::filesystem::remove_all(dir);
+}
+
 namespace {
 
 // A line of /proc/<pid>/status in kB: VmRSS (now) or VmHWM (the peak so far).

@@ -16,11 +16,22 @@ const STATE_TEXT = {
   stopped: 'stopped',
 };
 
+const ROLE_TEXT = { solo: 'this tab', leader: 'leader tab', follower: 'follower tab' };
+
+// Which tab holds the browser's one connection, and over what: "leader tab · websocket".
+function showLink() {
+  const el = $('link');
+  el.dataset.role = client.role;
+  el.dataset.transport = client.transport ?? '';
+  el.textContent = [ROLE_TEXT[client.role], client.transport].filter(Boolean).join(' · ');
+}
+
 function showState({ state, detail }) {
   const el = $('state');
   el.textContent = STATE_TEXT[state] ?? state;
   el.dataset.state = state;
   el.className = `state state-${state}`;
+  showLink();
   if (state === 'disconnected' && detail) notice(`Disconnected (${detail.code}): ${detail.reason || 'the server refused the session'}`);
 }
 
@@ -81,7 +92,24 @@ function renderTasks(changedKey) {
   list.replaceChildren(...items);
 }
 
-function connect(token) {
+// History no longer reached back to the page's last event: the list is rebuilt from the history
+// the server holds (the client has moved on to the server's newest id).
+async function rebuild(token) {
+  const res = await fetch(`/api/v1/users/${encodeURIComponent(me)}/events?since=0&limit=1000`,
+    { headers: { Authorization: `Bearer ${token}` } });
+  if (!res.ok) return;
+  tasks.clear();
+  for (const message of (await res.json()).events) applyUpdate({ ...message.payload, id: message.id });
+  renderTasks();
+}
+
+// ?transport=sse or =websocket (in the query or the fragment) keeps the page on one transport.
+function transportsFromAddress() {
+  const wanted = new URLSearchParams(location.hash.slice(1)).get('transport') ?? new URLSearchParams(location.search).get('transport');
+  return wanted === 'sse' || wanted === 'websocket' ? [wanted] : undefined;
+}
+
+function connect(token, transports) {
   const claims = decodeToken(token);
   me = claims.sub ?? claims.userId ?? claims.user_id;
   if (me === undefined) {
@@ -100,7 +128,10 @@ function connect(token) {
     lastEventId: '0',
     // The embedding app supplies fresh tokens by defining window.dashboardRefreshToken.
     refreshToken: async () => (typeof window.dashboardRefreshToken === 'function' ? window.dashboardRefreshToken() : null),
+    ...(transports ? { transports } : {}),
   });
+  client.on('role', showLink);
+  client.on('resync', () => rebuild(client.token));
   client.on('state', showState);
   client.on('connected', (p) => {
     $('state').dataset.session = p.sessionId;
@@ -126,13 +157,14 @@ $('connect').addEventListener('submit', (e) => {
 // proxy's access log; ?token= works too. Either way it leaves the address bar and the history.
 function tokenFromAddress() {
   const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? new URLSearchParams(location.search).get('token');
-  if (token) history.replaceState(null, '', location.pathname);
   return token;
 }
 
 function connectFromAddress() {
   const token = tokenFromAddress();
-  if (token) connect(token);
+  const transports = transportsFromAddress();
+  if (token) history.replaceState(null, '', location.pathname);
+  if (token) connect(token, transports);
 }
 
 window.addEventListener('hashchange', connectFromAddress);

@@ -1,5 +1,7 @@
 #include "app/run.hpp"
 
+#include "app/dev_secrets.hpp"
+
 #include "core/clock.hpp"
 #include "core/logger.hpp"
 #include "dh/version.hpp"
@@ -42,12 +44,13 @@ asio::awaitable<void> drain(asio::io_context& ioc, const net::server& srv, std::
   ioc.stop();
 }
 
-void print_dev_banner(const config& cfg, std::uint16_t port) {
+void print_dev_banner(const config& cfg, std::uint16_t port, const std::string& kept) {
   const std::string host = cfg.server.bind == "0.0.0.0" || cfg.server.bind == "::" ? "127.0.0.1" : cfg.server.bind;
   auto token = mint_user_token(cfg, "1", std::chrono::hours(24), std::chrono::system_clock::now());
   fmt::print("\n  dashboard-hub {} in development mode\n", dh::version);
-  if (cfg.dev_secret_generated) fmt::print("  JWT secret (HS256, made up for this run): {}\n", cfg.jwt.key);
-  if (cfg.dev_ingest_key_generated) fmt::print("  ingest key (made up for this run): {}\n", cfg.server.ingest_key);
+  if (cfg.dev_secret_generated) fmt::print("  JWT secret (HS256, made up): {}\n", cfg.jwt.key);
+  if (cfg.dev_ingest_key_generated) fmt::print("  ingest key (made up): {}\n", cfg.server.ingest_key);
+  if (!kept.empty()) fmt::print("  (the made-up secret and key are {})\n", kept);
   if (token) {
     fmt::print("  sample token for user 1 (24h):\n    {}\n", *token);
     fmt::print("  connect:\n    ws://{}:{}/ws/dashboard/1?token={}\n", host, port, *token);
@@ -63,8 +66,15 @@ void print_dev_banner(const config& cfg, std::uint16_t port) {
 
 }  // namespace
 
-int run_server(const config& cfg) {
+int run_server(config cfg) {
   core::logger log(cfg.log_level, cfg.log_format);
+  std::string kept;
+  try {
+    kept = keep_dev_secrets(cfg);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dashboard-hub: --dev: {}\n", e.what());
+    return 1;
+  }
   core::clock clock;
   // One io_context per thread: a session and its wake-ups stay on one thread. The first also
   // runs the hub, the acceptor and the signals.
@@ -123,7 +133,7 @@ int run_server(const config& cfg) {
   }
   // Machine-readable first line: tests and scripts read the bound port from it.
   fmt::print("dashboard-hub listening on {}:{}\n", endpoint.address().to_string(), endpoint.port());
-  if (cfg.dev) print_dev_banner(cfg, endpoint.port());
+  if (cfg.dev) print_dev_banner(cfg, endpoint.port(), kept);
   std::fflush(stdout);
   log.info("dashboard-hub {} listening on {}:{} with {} threads, JWT {}", dh::version, endpoint.address().to_string(),
            endpoint.port(), cfg.threads, protocol::to_string(cfg.jwt.alg));

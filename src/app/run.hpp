@@ -6,6 +6,6 @@
 
 namespace dh::app {
 
-int run_server(const config& cfg);
+int run_server(config cfg);
 
 }  // namespace dh::app

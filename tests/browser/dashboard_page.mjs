@@ -8,90 +8,28 @@
 // DH_SCREENSHOTS.
 //   DH_BINARY=build/debug/dashboard-hub DH_SCREENSHOTS=build/debug/screenshots node dashboard_page.mjs
 import { chromium } from 'playwright-core';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { CHROMIUM, Gateway, WAIT, expectState, expectText, task, watchErrors as watch } from './support.mjs';
 
-const binary = process.env.DH_BINARY;
 const shots = process.env.DH_SCREENSHOTS ?? join(tmpdir(), 'dh-screenshots');
-assert.ok(binary, 'set DH_BINARY to the dashboard-hub executable');
 mkdirSync(shots, { recursive: true });
-
-const secret = 'browser-test-secret-0123456789abcdefghij';
-const ingestKey = 'browser-test-ingest-key-0123456789';
-const env = { ...process.env, DASHBOARD_JWT_SECRET: secret, DASHBOARD_INGEST_KEY: ingestKey };
-const dataDir = mkdtempSync(join(tmpdir(), 'dh-browser-'));
-const WAIT = { timeout: 15000 };
-let serverLog = '';
-
-function mint(user, ttl) {
-  return execFileSync(binary, ['token', '--user', user, '--ttl', ttl], { env }).toString().trim();
-}
-
-// Starts the binary (durable, in dataDir) and resolves with its port once it listens.
-function startServer(port = 0) {
-  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--data-dir', dataDir,
-    '--jwt-leeway', '0s', '--log-level', 'info'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.on('data', (chunk) => { serverLog += chunk; });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the server did not start within 15 s')), 15000);
-    let seen = '';
-    child.stdout.on('data', (chunk) => {
-      seen += chunk;
-      const m = seen.match(/listening on [^\s]*:(\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`the server exited with ${code} before listening`)));
-  });
-}
-
-function stopServer(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
-}
-
-async function post(port, events) {
-  const res = await fetch(`http://127.0.0.1:${port}/api/v1/events`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${ingestKey}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(events),
-  });
-  assert.equal(res.status, 202, await res.text());
-}
-
-const task = (id, title, owner, extra = {}) => ({ id, title, status: false, priority: 'medium', userId: owner, ...extra });
-
-async function expectText(page, selector, text) {
-  await page.waitForFunction(([s, t]) => document.querySelector(s)?.textContent === t, [selector, text], WAIT);
-}
-
-async function expectState(page, state) {
-  await page.waitForSelector(`#state[data-state="${state}"]`, WAIT);
-}
-
+const gw = new Gateway(process.env.DH_BINARY, {
+  secret: 'browser-test-secret-0123456789abcdefghij',
+  ingestKey: 'browser-test-ingest-key-0123456789',
+});
+const mint = (user, ttl) => gw.mint(user, ttl);
+const post = (port, events) => gw.post(events);
 const pageErrors = [];
-function watchErrors(page) {
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => {
-    // The witness's expiry is expected; the browser reports a WebSocket closed by the server no other way.
-    if (m.type() === 'error' && !/WebSocket/.test(m.text())) pageErrors.push(m.text());
-  });
-}
+// The witness's expiry is expected; the browser reports a WebSocket closed by the server no other way.
+const watchErrors = (page) => watch(page, pageErrors, /WebSocket/);
 
-let server = null;
 let browser = null;
 try {
-  server = await startServer();
-  const { port } = server;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const port = await gw.start(0);
+  browser = await chromium.launch(CHROMIUM);
   const page = await browser.newPage({ viewport: { width: 900, height: 720 } });
   watchErrors(page);
   // Playwright sits between this page's WebSockets and the server (it must be in place before the
@@ -107,8 +45,8 @@ try {
     held();
   });
 
-  // 1. Connected, counts shown.
-  await page.goto(`http://127.0.0.1:${port}/#token=${mint('1', '1h')}`);
+  // 1. Connected, counts shown. WebSocket only: step 3's held attempts must not send it to SSE.
+  await page.goto(`http://127.0.0.1:${port}/#token=${mint('1', '1h')}&transport=websocket`);
   await expectState(page, 'connected');
   await expectText(page, '#total', '0');
   assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar');
@@ -133,11 +71,11 @@ try {
   const lastSeen = await page.evaluate(() => window.dashboardClient.lastEventId);
   assert.ok(Number(lastSeen) > 0, `the page has seen events (lastEventId ${lastSeen})`);
   hold = true;
-  assert.equal(await stopServer(server.child), 0);
+  assert.equal(await gw.stop(), 0);
   await expectState(page, 'reconnecting');
   await page.screenshot({ path: join(shots, '2-reconnecting.png') });
   await heldAttempt;  // the page tried again (after its backoff) and failed
-  server = await startServer(port);
+  await gw.start(port);
   await post(port, [
     { action: 'updated', userId: 1, task: task(1, 'Write the report', 1, { status: true }) },
     { action: 'created', userId: 1, task: task(4, 'Posted while the page was away', 1) },
@@ -205,16 +143,13 @@ try {
   await typed.screenshot({ path: join(shots, '5-connected-through-the-form.png') });
 
   assert.deepEqual(pageErrors, [], 'no errors in the page (CSP violations included)');
-  await stopServer(server.child);
-  server = null;
+  await gw.stop();
   // Every token the test minted went through the address, a form or refresh_token, and the keys
-  // through the environment: none of them may reach the log (tokens all start with eyJ).
-  assert.ok(/session \S+ user=1 opened from/.test(serverLog), 'the access log was read');
-  for (const [what, text] of [['a token', 'eyJ'], ['the JWT secret', secret], ['the ingest key', ingestKey]])
-    assert.ok(!serverLog.includes(text), `the server's log holds ${what}`);
+  // through the environment: none of them may reach the log.
+  assert.ok(/session \S+ user=1 opened from/.test(gw.log), 'the access log was read');
+  gw.checkLogHoldsNoSecret();
   console.log(`browser test passed; screenshots in ${shots}`);
 } finally {
   await browser?.close();
-  if (server) await stopServer(server.child);
-  rmSync(dataDir, { recursive: true, force: true });
+  await gw.close();
 }
