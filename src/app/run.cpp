@@ -123,6 +123,9 @@ int run_server(config cfg) {
   gateway parts(ioc, cfg.server, std::move(*verifier), clock, log, backend, connection_executors);
   if (redis) redis->start_bus();
   auto& srv = parts.server();
+  // Taken before the listening line is printed: a supervisor may stop the server as soon as it has
+  // seen that line, and a SIGTERM before the set existed would kill it undrained (exit 143).
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::ip::tcp::endpoint endpoint;
   try {
     endpoint = srv.listen();
@@ -138,7 +141,6 @@ int run_server(config cfg) {
   log.info("dashboard-hub {} listening on {}:{} with {} threads, JWT {}", dh::version, endpoint.address().to_string(),
            endpoint.port(), cfg.threads, protocol::to_string(cfg.jwt.alg));
 
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     log.info("signal {}: draining {} sessions", signal, srv.connection_count());

@@ -131,8 +131,33 @@ try {
   say('the server restarted: the SSE page resumed (Last-Event-ID) and shows the task posted meanwhile');
   await sse.screenshot({ path: join(shots, 'tabs-4-sse-fallback.png') });
 
-  assert.deepEqual(errors, [], 'no unexpected errors in the pages (CSP violations included)');
+  // 5. History that no longer reaches back (recovered: false): the page rebuilds from what the
+  // server holds and goes on from the server's newest id.
   await gw.stop();
+  const short = new Gateway(process.env.DH_BINARY, { secret: gw.secret, ingestKey: gw.ingestKey, args: ['--history', '3'] });
+  try {
+    await short.start(0);
+    await short.post(Array.from({ length: 5 }, (_, i) => ({ action: 'created', userId: 4, task: task(400 + i, `kept ${i}`, 4) })));
+    const page = await browser.newPage({ viewport: { width: 900, height: 720 } });
+    watchErrors(page, errors, expected);
+    await page.goto(`http://127.0.0.1:${short.port}/#token=${short.mint('4', '1h')}`);
+    await expectState(page, 'connected');
+    await page.waitForSelector('#notice:not([hidden])', WAIT);
+    const held = await short.tasks('4', short.mint('4', '1h'));
+    await taskCount(page, held.size);
+    assert.deepEqual(new Map(await titles(page)), held, 'the list is the history the server holds');
+    const newest = await page.evaluate(() => window.dashboardClient.lastEventId);
+    assert.equal(newest, '5', 'the client went on from the server\'s newest id');
+    await short.post([{ action: 'created', userId: 4, task: task(500, 'after the resync', 4) }]);
+    await taskCount(page, held.size + 1);
+    say(`history of 3 events for 5 posted: recovered false, the page rebuilt ${held.size} tasks from REST and goes on from id ${newest}`);
+    await short.stop();
+    short.checkLogHoldsNoSecret();
+  } finally {
+    await short.close();
+  }
+
+  assert.deepEqual(errors, [], 'no unexpected errors in the pages (CSP violations included)');
   gw.checkLogHoldsNoSecret();
   console.log(`shared tabs test passed:\n  ${transcript.join('\n  ')}\nscreenshots in ${shots}`);
 } catch (e) {
