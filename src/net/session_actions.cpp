@@ -1,5 +1,7 @@
 #include "net/session_actions.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+
 namespace dh::net {
 
 session_base::session_base(server_context& c, const asio::any_io_executor& executor, core::transport kind,
@@ -69,7 +71,39 @@ void carry_out(const std::shared_ptr<session_base>& s, core::actions todo) {
   if (refused) carry_out(s, s->core.on_queue_full());
 }
 
-void start_session(const std::shared_ptr<session_base>& s) {
+namespace {
+
+// The writer runs only while there is something to send. An empty outbox holds this callback,
+// not a suspended coroutine: an idle connection keeps no writer frames (about a kilobyte).
+void await_output(std::shared_ptr<session_base> s) {
+  auto& out = *s->out;
+  out.async_receive([s = std::move(s)](std::optional<core::outbound> item) mutable {
+    using writer_end = core::session_core::writer_end;
+    if (!item) {  // shut down: the session is ending
+      carry_out(s, s->core.on_writer_end(writer_end::stopped));
+      return;
+    }
+    const auto executor = s->timer.get_executor();  // the connection's
+    asio::co_spawn(executor, s->write_burst(std::move(*item)), [s](std::exception_ptr e, burst_end end) {
+      if (e) {
+        fail_internally(s, e);
+        end = writer_end::write_failed;
+      }
+      if (!end) return await_output(s);
+      carry_out(s, s->core.on_writer_end(*end));
+    });
+  });
+}
+
+}  // namespace
+
+void start_session(const std::shared_ptr<session_base>& s, asio::awaitable<void> reader) {
+  asio::co_spawn(s->timer.get_executor(), std::move(reader), [s](std::exception_ptr e) {
+    if (!e) return;
+    fail_internally(s, e);
+    carry_out(s, s->core.on_read_end());
+  });
+  await_output(s);
   s->out->on_close_request([s] {
     auto [code, reason] = s->out->close_request_reason();
     carry_out(s, s->core.on_close_request(code, std::move(reason)));

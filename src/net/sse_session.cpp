@@ -6,7 +6,6 @@
 #include "protocol/messages.hpp"
 #include "protocol/sse.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/range/iterator_range_core.hpp>
@@ -38,6 +37,7 @@ struct session final : session_base {
     boost::system::error_code ignored;
     socket.close(ignored);
   }
+  asio::awaitable<burst_end> write_burst(core::outbound first) override;
 
   tcp::socket socket;
   std::string head;  // the response's header and preamble, sent with the first events
@@ -151,9 +151,7 @@ asio::awaitable<bool> write(session& s, const burst& b) {
   co_return true;
 }
 
-// A burst ends with the queue drained (nullopt: wait for more) or the writer done.
 using writer_end = core::session_core::writer_end;
-using burst_end = std::optional<writer_end>;
 
 // The last frame as an event (the error, or connection_status on a drain), then the stream ends.
 asio::awaitable<burst_end> write_close(session& s, core::close_request request) {
@@ -168,38 +166,18 @@ asio::awaitable<burst_end> write_close(session& s, core::close_request request) 
   co_return writer_end::closed;
 }
 
-asio::awaitable<burst_end> write_bursts(session_ptr s, core::outbound first) {
+asio::awaitable<burst_end> session::write_burst(core::outbound first) {
   std::optional<core::outbound> next = std::move(first);
   for (;;) {
-    if (auto request = s->out->take_close_request()) co_return co_await write_close(*s, std::move(*request));
+    if (auto request = out->take_close_request()) co_return co_await write_close(*this, std::move(*request));
     burst b;
-    for (auto item = next ? std::exchange(next, std::nullopt) : s->out->try_receive(); item; item = s->out->try_receive()) {
+    for (auto item = next ? std::exchange(next, std::nullopt) : out->try_receive(); item; item = out->try_receive()) {
       add(b, std::move(*item));
       if (b.items.size() >= max_burst_items || b.bytes >= max_burst_bytes) break;
     }
     if (b.items.empty()) co_return std::nullopt;
-    if (!co_await write(*s, b)) co_return writer_end::write_failed;
+    if (!co_await write(*this, b)) co_return writer_end::write_failed;
   }
-}
-
-// As for WebSocket: an empty outbox holds this callback, not a suspended coroutine.
-void await_output(session_ptr s) {
-  auto& out = *s->out;
-  out.async_receive([s = std::move(s)](std::optional<core::outbound> item) mutable {
-    if (!item) {
-      carry_out(s, s->core.on_writer_end(writer_end::stopped));
-      return;
-    }
-    const auto executor = s->socket.get_executor();
-    asio::co_spawn(executor, write_bursts(s, std::move(*item)), [s](std::exception_ptr e, burst_end end) {
-      if (e) {
-        fail_internally(s, e);
-        end = writer_end::write_failed;
-      }
-      if (!end) return await_output(s);
-      carry_out(s, s->core.on_writer_end(*end));
-    });
-  });
 }
 
 std::vector<std::string_view> last_event_ids(const request& req) {
@@ -229,13 +207,7 @@ asio::awaitable<void> run_sse_session(server_context& ctx, tcp::socket socket, r
   auto s = std::make_shared<session>(ctx, std::move(socket), std::move(*who), std::move(remote), started, std::move(out),
                                      std::move(counted), response_head(req));
   log_session_open(*s);
-  asio::co_spawn(s->socket.get_executor(), read_loop(s), [s](std::exception_ptr e) {
-    if (!e) return;
-    fail_internally(s, e);
-    carry_out(s, s->core.on_read_end());
-  });
-  await_output(s);
-  start_session(s);
+  start_session(s, read_loop(s));
 }
 
 }  // namespace dh::net

@@ -10,7 +10,6 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -53,6 +52,7 @@ struct session final : session_base {
     ws.next_layer().socket().close(ignored);
   }
   void release() override { ws.control_callback(); }  // it holds a raw pointer to this
+  asio::awaitable<burst_end> write_burst(core::outbound first) override;
 
   ws_stream ws;
   // Dropping the socket ends the pending read and close: Beast 1.81 can leave them waiting on each
@@ -126,52 +126,28 @@ asio::awaitable<bool> write_close(session& s, core::close_request request) {
   co_return !ec;
 }
 
-// A burst ends with the queue drained (nullopt: wait for more) or the writer done.
 using writer_end = core::session_core::writer_end;
-using burst_end = std::optional<writer_end>;
 
-// Writes what the outbox holds, starting with `first`, until it is empty or the writer is done.
 // While another frame is already queued this one is only gathered; the burst's last write sends them all.
-asio::awaitable<burst_end> write_burst(session_ptr s, core::outbound first) {
+asio::awaitable<burst_end> session::write_burst(core::outbound first) {
   std::optional<core::outbound> next = std::move(first);
   for (;;) {
-    if (auto request = s->out->take_close_request())
-      co_return co_await write_close(*s, std::move(*request)) ? writer_end::closed : writer_end::close_failed;
-    auto item = next ? std::exchange(next, std::nullopt) : s->out->try_receive();
+    if (auto request = out->take_close_request())
+      co_return co_await write_close(*this, std::move(*request)) ? writer_end::closed : writer_end::close_failed;
+    auto item = next ? std::exchange(next, std::nullopt) : out->try_receive();
     if (!item) co_return std::nullopt;
-    next = s->out->try_receive();
+    next = out->try_receive();
     const bool more = next && next->what != core::outbound::kind::wake;
-    s->ws.next_layer().gather(more && s->ws.next_layer().pending_bytes() < max_gathered_bytes);
+    ws.next_layer().gather(more && ws.next_layer().pending_bytes() < max_gathered_bytes);
     bool written = true;
     if (item->what == core::outbound::kind::frame) {
-      written = co_await write_frame(*s, item->data, item->tag);
+      written = co_await write_frame(*this, item->data, item->tag);
     } else if (item->what == core::outbound::kind::ping) {
-      auto [ec] = co_await s->ws.async_ping({}, as_values);
+      auto [ec] = co_await ws.async_ping({}, as_values);
       written = !ec;
     }
     if (!written) co_return writer_end::write_failed;
   }
-}
-
-// The writer runs only while there is something to send. An empty outbox holds this callback,
-// not a suspended coroutine: an idle connection keeps no writer frames (about a kilobyte).
-void await_output(session_ptr s) {
-  auto& out = *s->out;
-  out.async_receive([s = std::move(s)](std::optional<core::outbound> item) mutable {
-    if (!item) {  // shut down: the session is ending
-      carry_out(s, s->core.on_writer_end(writer_end::stopped));
-      return;
-    }
-    const auto executor = s->ws.get_executor();
-    asio::co_spawn(executor, write_burst(s, std::move(*item)), [s](std::exception_ptr e, burst_end end) {
-      if (e) {
-        fail_internally(s, e);
-        end = writer_end::write_failed;
-      }
-      if (!end) return await_output(s);
-      carry_out(s, s->core.on_writer_end(*end));
-    });
-  });
 }
 
 void start(const session_ptr& s) {
@@ -182,13 +158,7 @@ void start(const session_ptr& s) {
     else
       carry_out(raw->shared_from_this(), raw->core.on_pong());
   });
-  asio::co_spawn(s->ws.get_executor(), read_loop(s), [s](std::exception_ptr e) {
-    if (!e) return;
-    fail_internally(s, e);
-    carry_out(s, s->core.on_read_end());
-  });
-  await_output(s);
-  start_session(s);
+  start_session(s, read_loop(s));
 }
 
 // --- before the session: handshake and admission ----------------------------------------------
