@@ -71,6 +71,8 @@ TEST_CASE("bad flags stop start-up with one line and exit code 2") {
       {"--jwt-secret", secret, "--rate-limit", "-1"},
       {"--jwt-secret", secret, "--max-message-bytes", "0"},
       {"--jwt-secret", secret, "--bind", "not-an-ip"},
+      {"--jwt-secret", secret, "--internal-bind", "not-an-ip"},
+      {"--jwt-secret", secret, "--internal-port", "65536"},
       {"--jwt-secret", "short"},
       {},  // no key and no --dev
       {"token", "--jwt-secret", secret},  // token without --user
@@ -125,6 +127,48 @@ TEST_CASE("the binary serves a session and drains it on SIGTERM") {
   CHECK(status.at("type") == json::value("connection_status"));
   CHECK(status.at("payload").at("status") == json::value("disconnected"));
   CHECK(c.read_until_close() == 1001);
+  CHECK(server.wait() == 0);
+}
+
+TEST_CASE("--internal-port: /metrics and /status move there, the public port keeps /health and /ready") {
+  child_process server(with_binary({"--port", "0", "--bind", "127.0.0.1", "--data-dir", ":memory:", "--internal-port",
+                                    "0", "--ingest-key", "internal-port-test-key"}),
+                       {{"DASHBOARD_JWT_SECRET", secret}});
+  const auto port = port_from_banner(server.read_line().value_or(""));
+  const auto second = server.read_line().value_or("");
+  REQUIRE(second.starts_with("dashboard-hub internal port (/metrics, /status) on 127.0.0.1:"));
+  const auto internal = static_cast<std::uint16_t>(std::stoi(second.substr(second.rfind(':') + 1)));
+  REQUIRE(internal != port);
+
+  // Public: the probes, the contract and the page stay; what names users and load is gone.
+  CHECK(http_get(port, "/health").status == 200);
+  CHECK(http_get(port, "/ready").status == 200);
+  CHECK(http_get(port, "/metrics").status == 404);
+  CHECK(http_get(port, "/status").status == 404);
+  CHECK(http_get(port, "/").status == 200);
+  auto token = run_binary(with_binary({"token", "--user", "7"}), {{"DASHBOARD_JWT_SECRET", secret}});
+  REQUIRE(token.exit_code == 0);
+  ws_client c;
+  REQUIRE(c.connect(port, "/ws/dashboard/7?token=" + trim(token.out)));
+  CHECK(c.read_json().at("type") == json::value("connection_success"));
+
+  // Internal: the operator's routes, and nothing a browser or a producer would use.
+  const auto status = http_get(internal, "/status");
+  REQUIRE(status.status == 200);
+  const auto doc = json::parse(status.body).as_object();
+  CHECK(doc.at("connections").as_int64() == 1);
+  CHECK(doc.at("connections_per_user").as_object().contains("7"));
+  const auto metrics = http_get(internal, "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find("\ndashboard_hub_connections 1") != std::string::npos);
+  CHECK(http_get(internal, "/health").status == 200);
+  CHECK(http_get(internal, "/ready").status == 200);
+  CHECK(http_get(internal, "/").status == 404);
+  CHECK(http_get(internal, "/api/v1/users/7/dashboard", {{"Authorization", "Bearer " + trim(token.out)}}).status == 404);
+  ws_client on_internal;
+  CHECK_FALSE(on_internal.connect(internal, "/ws/dashboard/7?token=" + trim(token.out)));
+
+  server.signal(SIGTERM);
   CHECK(server.wait() == 0);
 }
 

@@ -44,6 +44,8 @@ std::string transcript(core::event_store& events, asio::thread_pool& pool, const
   std::string out;
   std::set<std::string> users;
   auto now = t0;
+  // Redis's ids are above its epoch's base (redis_schema.hpp); the rules are the same above it.
+  const auto base = events.report().epoch_base;
   for (const auto& batch : c.batches) {
     now += 1s;
     auto result = asio::co_spawn(pool, events.apply(batch, now), asio::use_future).get();
@@ -51,7 +53,7 @@ std::string transcript(core::event_store& events, asio::thread_pool& pool, const
       out += fmt::format("event {} applied={}", e.task_key, e.applied);
       if (e.applied) out += fmt::format(" task={}", *e.task_json);
       for (const auto& seen : e.audience) {
-        out += fmt::format(" [{} #{} {}]", seen.user, seen.event_id, protocol::to_string(seen.action));
+        out += fmt::format(" [{} #{} {}]", seen.user, seen.event_id - base, protocol::to_string(seen.action));
         users.insert(seen.user);
       }
       out += '\n';
@@ -59,14 +61,14 @@ std::string transcript(core::event_store& events, asio::thread_pool& pool, const
     // Statistics as every user seen so far reads them after this batch.
     for (const auto& user : users) {
       const auto s = asio::co_spawn(pool, events.stats(user), asio::use_future).get();
-      out += fmt::format("stats {} total={} completed={} last={} at={}\n", user, s.total, s.completed, s.last_event_id,
+      out += fmt::format("stats {} total={} completed={} last={} at={}\n", user, s.total, s.completed, s.last_event_id - base,
                          (s.updated_at - t0) / 1ms);
     }
   }
   for (const auto& user : users) {
     const auto page = asio::co_spawn(pool, events.history(user, 0, 1000, now), asio::use_future).get();
-    out += fmt::format("history {} complete={} last={}\n", user, page.complete, page.last_event_id);
-    for (const auto& h : page.entries) out += fmt::format("  #{} {}\n", h.event_id, h.payload);
+    out += fmt::format("history {} complete={} last={}\n", user, page.complete, page.last_event_id - base);
+    for (const auto& h : page.entries) out += fmt::format("  #{} {}\n", h.event_id - base, h.payload);
   }
   return out;
 }

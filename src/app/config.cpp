@@ -25,6 +25,7 @@ namespace {
 
 struct raw_options {
   std::string port = "8000", bind = "0.0.0.0", threads;
+  std::string internal_port, internal_bind = "127.0.0.1";
   std::string jwt_secret, jwt_public_key, jwt_private_key, jwt_issuer, jwt_audience, jwt_leeway = "30s";
   std::string max_connections = "100000";
   std::string connection_rate = "0";
@@ -49,6 +50,8 @@ po::options_description server_options(raw_options& o) {
   d.add_options()
       ("port", po::value(&o.port)->default_value(o.port), "TCP port (0 picks a free one)")
       ("bind", po::value(&o.bind)->default_value(o.bind), "address to listen on")
+      ("internal-port", po::value(&o.internal_port), "serve /metrics and /status on this port only (0 picks a free one); the public port then keeps /health and /ready")
+      ("internal-bind", po::value(&o.internal_bind)->default_value(o.internal_bind), "address of the internal port")
       ("reuse-port", po::bool_switch(&o.reuse_port), "SO_REUSEPORT: several instances share one port, the kernel spreads connections")
       ("threads", po::value(&o.threads), "network threads (default: number of cores)")
       ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections), "sessions (WebSocket and SSE) of this instance; further ones get 503 with Retry-After")
@@ -199,6 +202,10 @@ config validate(const raw_options& o) {
   boost::asio::ip::make_address(o.bind, ec);
   if (ec) bad("bind", "not an IP address", o.bind);
   s.bind = o.bind;
+  if (!o.internal_port.empty()) s.internal_port = integer_flag<std::uint16_t>("internal-port", o.internal_port, 0, 65535);
+  boost::asio::ip::make_address(o.internal_bind, ec);
+  if (ec) bad("internal-bind", "not an IP address", o.internal_bind);
+  s.internal_bind = o.internal_bind;
   s.reuse_port = o.reuse_port;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   c.threads = o.threads.empty() ? cores : integer_flag<unsigned>("threads", o.threads, 1, 1024);

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -127,6 +128,7 @@ int run_server(config cfg) {
   // seen that line, and a SIGTERM before the set existed would kill it undrained (exit 143).
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::ip::tcp::endpoint endpoint;
+  std::optional<asio::ip::tcp::endpoint> internal;
   try {
     endpoint = srv.listen();
   } catch (const boost::system::system_error& e) {
@@ -134,8 +136,19 @@ int run_server(config cfg) {
                e.code().message());
     return 1;
   }
-  // Machine-readable first line: tests and scripts read the bound port from it.
+  try {
+    internal = srv.listen_internal();
+  } catch (const boost::system::system_error& e) {
+    fmt::print(stderr, "dashboard-hub: cannot listen on the internal port {}:{}: {}\n", cfg.server.internal_bind,
+               cfg.server.internal_port.value_or(0), e.code().message());
+    return 1;
+  }
+  // Machine-readable first line: tests and scripts read the bound port from it (and the internal
+  // port from the second, when there is one).
   fmt::print("dashboard-hub listening on {}:{}\n", endpoint.address().to_string(), endpoint.port());
+  if (internal)
+    fmt::print("dashboard-hub internal port (/metrics, /status) on {}:{}\n", internal->address().to_string(),
+               internal->port());
   if (cfg.dev) print_dev_banner(cfg, endpoint.port(), kept);
   std::fflush(stdout);
   log.info("dashboard-hub {} listening on {}:{} with {} threads, JWT {}", dh::version, endpoint.address().to_string(),

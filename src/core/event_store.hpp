@@ -34,6 +34,8 @@ class event_store {
   // Whether calls can succeed now: false while a remote store is unreachable (then they throw
   // store_unavailable). For /ready; any thread.
   virtual bool available() const noexcept { return true; }
+  // For /status; any thread.
+  virtual store_report report() const = 0;
 };
 
 }  // namespace dh::core

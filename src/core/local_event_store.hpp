@@ -20,6 +20,7 @@ class local_event_store final : public event_store {
   boost::asio::awaitable<std::shared_ptr<const apply_result>> apply(std::vector<protocol::task_event> events,
                                                                     wall_time now) override;
   bool available() const noexcept override { return backend_.available(); }
+  store_report report() const override { return backend_.report(); }
   boost::asio::awaitable<user_stats> stats(std::string user) override;
   boost::asio::awaitable<history_page> history(std::string user, std::uint64_t after, std::size_t limit,
                                                wall_time now) override;

@@ -80,6 +80,14 @@ class store_unavailable : public store_error {
   using store_error::store_error;
 };
 
+// What the store guarantees and where it stands, for the log and /status.
+struct store_report {
+  std::string backend;     // "memory", "sqlite" or "redis"
+  std::string durability;  // what a 202 guarantees, in one sentence
+  std::uint64_t epoch = 0;       // Redis: the store's epoch number (0: none yet)
+  std::uint64_t epoch_base = 0;  // Redis: every id of the epoch is above this
+};
+
 class store {
  public:
   virtual ~store() = default;
@@ -89,6 +97,7 @@ class store {
   virtual history_page history(const std::string& user, std::uint64_t after, std::size_t limit, wall_time now) = 0;
   // False once the store cannot take writes any more (for /ready); any thread.
   virtual bool available() const noexcept { return true; }
+  virtual store_report report() const { return {"memory", "in memory only: everything is lost when the process ends"}; }
 };
 
 }  // namespace dh::core

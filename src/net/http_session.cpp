@@ -143,9 +143,24 @@ std::optional<session_target> session_target_of(const request& req) {
   return std::nullopt;
 }
 
+bool is_probe_target(std::string_view path) { return path == "/health" || path == "/ready"; }
+
+// A plain request's answer. The operator's routes name users and load, so with an internal port
+// they live there alone; the internal port serves nothing else but the probes.
+asio::awaitable<response> answer(server_context& ctx, const request& req, listener port) {
+  const std::string_view path = req.target().substr(0, req.target().find('?'));
+  const bool ops_here = port == listener::internal_port || !ctx.settings.internal_port;
+  if (is_ops_target(path) && ops_here) co_return co_await handle_ops_request(ctx, req, path);
+  if (port == listener::internal_port && !is_probe_target(path))
+    co_return make_response(http::status::not_found, "not found\n", req.version(), req.keep_alive());
+  if (is_api_target(req.target())) co_return co_await handle_api_request(ctx, req);
+  co_return handle_http_request(req, ctx);
+}
+
 }  // namespace
 
-asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, std::optional<tcp::endpoint> peer_endpoint) {
+asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, std::optional<tcp::endpoint> peer_endpoint,
+                                       listener port) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   const auto from = peer_of(peer_endpoint);
@@ -164,7 +179,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, 
     // A new connection counts once the client has spoken (a port scan's empty connections cost no
     // token), before anything else is done for it. A trusted proxy's connections carry many
     // clients: there each upgrade counts, for the client it names, once the header is parsed.
-    if (first_request && !from_proxy && ctx.connection_rate.enabled() && co_await refused_for_rate(ctx, stream, from, head_read))
+    if (first_request && !from_proxy && port == listener::public_port && ctx.connection_rate.enabled() && co_await refused_for_rate(ctx, stream, from, head_read))
       co_return;
     if (head.size == 0) {
       const auto verdict = oversize_verdict(text_of(buffer), limits);
@@ -222,7 +237,8 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, 
       }
     }
     request req = parser.release();
-    if (auto target = session_target_of(req)) {
+    auto target = port == listener::public_port ? session_target_of(req) : std::nullopt;
+    if (target) {
       if (auto refusal = refuse_early(ctx, req, client.remote)) {
         co_await write_response(stream, std::move(*refusal));
         co_return;
@@ -236,14 +252,7 @@ asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, 
       asio::co_spawn(stream.get_executor(), std::move(session), report_failure(ctx));
       co_return;
     }
-    response res;
-    const std::string_view path = req.target().substr(0, req.target().find('?'));
-    if (is_api_target(req.target()))
-      res = co_await handle_api_request(ctx, req);
-    else if (is_ops_target(path))
-      res = co_await handle_ops_request(ctx, req, path);
-    else
-      res = handle_http_request(req, ctx);
+    response res = co_await answer(ctx, req, port);
     // HEAD: the GET's headers (its Content-Length included), without the body.
     if (req.method() == http::verb::head) res.body().clear();
     const bool keep_alive = res.keep_alive();

@@ -11,6 +11,8 @@
 namespace dh::net {
 
 // `peer` is the address accept() returned (no getpeername per connection); nullopt if unknown.
-asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, std::optional<tcp::endpoint> peer);
+// `port` decides which routes it serves (server.hpp, listener).
+asio::awaitable<void> run_http_session(server_context& ctx, tcp::socket socket, std::optional<tcp::endpoint> peer,
+                                       listener port);
 
 }  // namespace dh::net

@@ -45,6 +45,12 @@ asio::awaitable<response> status(server_context& ctx, const request& req) {
     const auto ended = ctx.metrics.sessions_ended[t].value();  // first: a session opens before it ends
     by_transport[core::transport_names[t]] = ctx.metrics.sessions_opened[t].value() - ended;
   }
+  const auto store = ctx.events.report();
+  json::object store_doc{{"backend", store.backend}, {"durability", store.durability}};
+  if (store.epoch != 0) {
+    store_doc["epoch"] = store.epoch;
+    store_doc["epoch_base"] = store.epoch_base;
+  }
   json::object doc{{"service", "dashboard-hub"},
                    {"version", dh::version},
                    {"status", draining ? "draining" : "running"},
@@ -55,7 +61,9 @@ asio::awaitable<response> status(server_context& ctx, const request& req) {
                    {"connections_per_user", std::move(per_user)},
                    // connections_per_user lists the busiest users only; these say how many it left out.
                    {"connections_per_user_shown", busiest.size()},
-                   {"connections_per_user_total", ctx.hub.user_count()}};
+                   {"connections_per_user_total", ctx.hub.user_count()},
+                   // What a 202 guarantees, read from the store's own settings (Redis: at every connect).
+                   {"store", std::move(store_doc)}};
   co_return make_response(http::status::ok, json::serialize(doc), req.version(), req.keep_alive(), "application/json");
 }
 

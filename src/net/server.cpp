@@ -17,13 +17,14 @@ namespace dh::net {
 namespace {
 
 // Serves one connection on its own executor (a thread's loop or a strand).
-void spawn_http_session(server_context& ctx, tcp::socket socket, std::optional<tcp::endpoint> peer) {
+void spawn_http_session(server_context& ctx, tcp::socket socket, std::optional<tcp::endpoint> peer, listener port) {
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, run_http_session(ctx, std::move(socket), peer), report_failure(ctx));
+  asio::co_spawn(executor, run_http_session(ctx, std::move(socket), peer, port), report_failure(ctx));
 }
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
-                                  const std::vector<asio::any_io_executor>& executors, bool use_strands) {
+                                  const std::vector<asio::any_io_executor>& executors, bool use_strands,
+                                  listener port) {
   std::size_t turn = 0;
   // Out of descriptors (EMFILE/ENFILE) every retry fails the same way: one warning per interval,
   // saying how many failures it stands for, instead of ten lines a second.
@@ -52,7 +53,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_context& ctx,
       co_await pause.async_wait(as_values);
       continue;
     }
-    spawn_http_session(ctx, std::move(socket), peer);
+    spawn_http_session(ctx, std::move(socket), peer, port);
   }
 }
 
@@ -65,7 +66,8 @@ server::server(asio::io_context& ioc, server_settings settings, protocol::jwt_ve
       context_{std::move(settings), std::move(jwt), clock, log, hub, admission, events, metrics, clock.steady_now()},
       connection_executors_(std::move(connection_executors)),
       use_strands_(connection_executors_.empty()),
-      acceptor_(asio::make_strand(ioc)) {
+      acceptor_(asio::make_strand(ioc)),
+      internal_acceptor_(asio::make_strand(ioc)) {
   if (connection_executors_.empty()) connection_executors_.push_back(ioc.get_executor());
   // Once here rather than for every upgrade: each request's Origin is serialised the same way.
   for (auto& origin : context_.settings.allowed_origins)
@@ -73,24 +75,36 @@ server::server(asio::io_context& ioc, server_settings settings, protocol::jwt_ve
 }
 
 tcp::endpoint server::listen() {
-  const auto address = asio::ip::make_address(context_.settings.bind);
-  const tcp::endpoint endpoint(address, context_.settings.port);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(asio::socket_base::reuse_address(true));
-  if (context_.settings.reuse_port)
-    acceptor_.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(acceptor_, context_, connection_executors_, use_strands_), [this](std::exception_ptr e) {
-    if (e) context_.log.error("accept loop ended: {}", core::describe(e));
-  });
-  return acceptor_.local_endpoint();
+  const tcp::endpoint endpoint(asio::ip::make_address(context_.settings.bind), context_.settings.port);
+  return start_listening(acceptor_, endpoint, context_.settings.reuse_port, listener::public_port);
+}
+
+std::optional<tcp::endpoint> server::listen_internal() {
+  if (!context_.settings.internal_port) return std::nullopt;
+  const tcp::endpoint endpoint(asio::ip::make_address(context_.settings.internal_bind), *context_.settings.internal_port);
+  // Shares a port with other instances too: each has its own operator's view.
+  return start_listening(internal_acceptor_, endpoint, context_.settings.reuse_port, listener::internal_port);
+}
+
+tcp::endpoint server::start_listening(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, bool reuse_port,
+                                      listener port) {
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  if (reuse_port) acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+  acceptor.bind(endpoint);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  asio::co_spawn(acceptor.get_executor(), accept_loop(acceptor, context_, connection_executors_, use_strands_, port),
+                 [this](std::exception_ptr e) {
+                   if (e) context_.log.error("accept loop ended: {}", core::describe(e));
+                 });
+  return acceptor.local_endpoint();
 }
 
 void server::serve(tcp::socket socket) {
   boost::system::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
-  spawn_http_session(context_, std::move(socket), ec ? std::nullopt : std::optional<tcp::endpoint>(peer));
+  spawn_http_session(context_, std::move(socket), ec ? std::nullopt : std::optional<tcp::endpoint>(peer),
+                     listener::public_port);
 }
 
 void server::shut_down() {

@@ -55,7 +55,15 @@ struct server_settings {
   std::size_t max_ingest_bytes = 1024 * 1024;
   std::string dapr_pubsub = "taskpubsub";
   std::string dapr_topic = "task-updates";
+  // Set: /metrics and /status are served on this port alone (0 picks a free one), bound to
+  // internal_bind, and the public port keeps only /health and /ready of the operational routes.
+  std::optional<std::uint16_t> internal_port;
+  std::string internal_bind = "127.0.0.1";
 };
+
+// Which listener a connection came in on: the public one serves the contract; the internal one
+// only the operator's routes (/metrics, /status, /health, /ready).
+enum class listener { public_port, internal_port };
 
 // Shared, read-mostly state every session sees. Counters are atomics.
 struct server_context {
@@ -100,6 +108,8 @@ class server {
 
   // Binds and starts accepting; returns the bound endpoint (port 0 picks a free one).
   boost::asio::ip::tcp::endpoint listen();
+  // Binds the internal port when the settings name one; nullopt otherwise.
+  std::optional<boost::asio::ip::tcp::endpoint> listen_internal();
   // Serves a stream that is already connected, as if it had been accepted: the fuzz targets feed
   // a connection's bytes through a socket pair this way, with no listener and no network.
   void serve(boost::asio::ip::tcp::socket socket);
@@ -109,11 +119,16 @@ class server {
   std::size_t connection_count() const noexcept { return context_.open_sessions->load(std::memory_order_relaxed); }
 
  private:
+  boost::asio::ip::tcp::endpoint start_listening(boost::asio::ip::tcp::acceptor& acceptor,
+                                                 const boost::asio::ip::tcp::endpoint& endpoint, bool reuse_port,
+                                                 listener port);
+
   core::hub& hub_;
   server_context context_;
   std::vector<boost::asio::any_io_executor> connection_executors_;
   bool use_strands_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::tcp::acceptor internal_acceptor_;
 };
 
 }  // namespace dh::net

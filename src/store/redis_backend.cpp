@@ -21,10 +21,10 @@ redis_backend::redis_backend(redis_settings settings, core::admission_settings a
     : work_(ioc_.get_executor()),
       commands_(ioc_.get_executor(), settings.endpoint, "commands", log, settings.timing),
       reader_(ioc_.get_executor(), settings.endpoint, "bus", log, settings.timing),
-      bus_(reader_, settings.store.prefix, log),
-      events_(commands_, bus_, settings.store),
+      bus_(reader_, settings.store.prefix, epoch_, log),
+      events_(commands_, bus_, epoch_, settings.store, log),
       admission_(commands_, admission, {settings.store.prefix, make_instance_id(), settings.lease_ttl}, log) {
-  commands_.on_setup([this](redis_client& c) { return events_.load_scripts(c); });
+  commands_.on_setup([this](redis_client& c) { return events_.set_up(c); });
   commands_.start();
   reader_.start();
   admission_.start();

@@ -45,6 +45,7 @@ class redis_backend {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   redis_client commands_;
   redis_client reader_;
+  redis_epoch_watch epoch_;
   redis_bus bus_;
   redis_event_store events_;
   redis_admission admission_;

@@ -28,8 +28,8 @@ std::pair<std::uint64_t, std::uint64_t> id_parts(std::string_view id) {
 
 }  // namespace
 
-redis_bus::redis_bus(redis_client& reader, std::string prefix, const core::logger& log)
-    : reader_(reader), key_(redis_schema::bus_key(prefix)), log_(log) {
+redis_bus::redis_bus(redis_client& reader, std::string prefix, redis_epoch_watch& epoch, const core::logger& log)
+    : reader_(reader), key_(redis_schema::bus_key(prefix)), epoch_(epoch), log_(log) {
   // Set before the reader starts, and called on its executor, like the read loop. on_link_ is
   // read only while linked_, which only the read loop sets, after subscribe().
   reader_.on_state([this](bool up) {
@@ -122,7 +122,10 @@ void redis_bus::deliver(const redis_reply& entry) {
   for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
     if (fields[i].text != "b") continue;
     try {
-      subscriber_(std::make_shared<const core::apply_result>(redis_schema::decode_batch(fields[i + 1].text)));
+      redis_schema::batch_epoch applied_in;
+      auto batch = std::make_shared<const core::apply_result>(redis_schema::decode_batch(fields[i + 1].text, &applied_in));
+      epoch_.saw(applied_in);
+      subscriber_(std::move(batch));
     } catch (const core::store_error& e) {
       // Another version's record, or a bug: skipped so the bus does not stall; clients that
       // resume with lastEventId still get these events from history.

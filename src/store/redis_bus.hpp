@@ -6,6 +6,7 @@
 #include "core/bus.hpp"
 #include "core/logger.hpp"
 #include "store/redis_client.hpp"
+#include "store/redis_epoch.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -17,7 +18,8 @@ namespace dh::store {
 class redis_bus final : public core::bus {
  public:
   // `reader` is this bus's own connection: a blocking XREAD holds it.
-  redis_bus(redis_client& reader, std::string prefix, const core::logger& log);
+  // Each record's epoch figures go to `epoch`, so a Redis that later lost them is noticed.
+  redis_bus(redis_client& reader, std::string prefix, redis_epoch_watch& epoch, const core::logger& log);
 
   void subscribe(subscriber s, link_fn on_link) override;
   // Starts reading from the stream's current end; call after subscribe().
@@ -34,6 +36,7 @@ class redis_bus final : public core::bus {
 
   redis_client& reader_;
   std::string key_;
+  redis_epoch_watch& epoch_;
   const core::logger& log_;
   subscriber subscriber_;
   link_fn on_link_;

@@ -394,15 +394,29 @@ redis_script::redis_script(std::string_view text) : text_(text) {
   for (unsigned int i = 0; i < size; ++i) sha1_ += fmt::format("{:02x}", digest[i]);
 }
 
-asio::awaitable<redis_reply> redis_script::run(redis_client& client, std::vector<std::string> keys,
-                                               std::vector<std::string> args) const {
+namespace {
+
+std::vector<std::string> evalsha(const std::string& sha1, std::vector<std::string> keys, std::vector<std::string> args) {
   std::vector<std::string> command;
   command.reserve(3 + keys.size() + args.size());
   command.emplace_back("EVALSHA");
-  command.push_back(sha1_);
+  command.push_back(sha1);
   command.push_back(std::to_string(keys.size()));
   std::move(keys.begin(), keys.end(), std::back_inserter(command));
   std::move(args.begin(), args.end(), std::back_inserter(command));
+  return command;
+}
+
+}  // namespace
+
+asio::awaitable<redis_reply> redis_script::run_while_connecting(redis_client& client, std::vector<std::string> keys,
+                                                                std::vector<std::string> args) const {
+  co_return co_await client.command_while_connecting(evalsha(sha1_, std::move(keys), std::move(args)));
+}
+
+asio::awaitable<redis_reply> redis_script::run(redis_client& client, std::vector<std::string> keys,
+                                               std::vector<std::string> args) const {
+  auto command = evalsha(sha1_, std::move(keys), std::move(args));
   auto reply = co_await client.command(command);
   if (!is_error(reply, "NOSCRIPT")) co_return reply;
   co_await load(client);

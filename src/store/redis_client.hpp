@@ -130,6 +130,9 @@ class redis_script {
   // `keys` then `args`, as EVALSHA takes them.
   boost::asio::awaitable<redis_reply> run(redis_client& client, std::vector<std::string> keys,
                                           std::vector<std::string> args) const;
+  // The same, from a client's setup step (after load()).
+  boost::asio::awaitable<redis_reply> run_while_connecting(redis_client& client, std::vector<std::string> keys,
+                                                           std::vector<std::string> args) const;
   // SCRIPT LOAD, for a client's setup step.
   boost::asio::awaitable<void> load(redis_client& client) const;
 

@@ -13,11 +13,52 @@ namespace dh::store::redis_schema {
 
 namespace json = boost::json;
 
+namespace {
+
+// The store's epoch, shared by the scripts that give out or read ids. Ids of an epoch are above
+// its base, the epoch's start in ms times 1000, so the first id after a loss is above every id
+// given before it (unless one user had 1,000 events a millisecond since the last epoch began).
+// A new epoch starts when there is none (a new or emptied Redis) or when Redis has counted fewer
+// writes than the caller has seen (a snapshot older than the last writes, or a failover that lost
+// some): the counter then continues from the caller's figure, so it only grows.
+constexpr std::string_view epoch_lua = R"lua(
+local function epoch_of(p, floor, known)
+  local ekey = p .. 'epoch'
+  local e = redis.call('HMGET', ekey, 'b', 'w', 'n')
+  local base, writes, number = tonumber(e[1]), tonumber(e[2]) or 0, tonumber(e[3]) or 0
+  if base ~= nil and writes >= floor then return base, number, 0 end
+  local why = 1
+  if base ~= nil then why = 2 end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local fresh = now * 1000
+  if base ~= nil and fresh <= base then fresh = base + 1000000 end
+  if writes < floor then writes = floor end
+  -- Numbers only grow too: an emptied Redis continues from the newest epoch the caller knew.
+  if number < known then number = known end
+  number = number + 1
+  redis.call('HSET', ekey, 'b', string.format('%d', fresh), 'w', string.format('%d', writes), 'n', number, 's', now)
+  return fresh, number, why
+end
+)lua";
+
 // The task rules (core::task_model::plan) as one Redis transaction. core_task_rules_test runs the
 // same table of cases against both, so the two definitions cannot drift apart.
-const std::string_view apply_script = R"lua(
+constexpr std::string_view apply_lua = R"lua(
 local p, now, hist_max, hist_ttl, bus_max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local n = tonumber(ARGV[6])
+local floor, known, n = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local base = epoch_of(p, floor, known)
+local writes = redis.call('HINCRBY', p .. 'epoch', 'w', 1)
+-- A user's counter from an earlier epoch moves up to this one's base before its next id.
+local lifted = {}
+local function next_id(ukey)
+  if not lifted[ukey] then
+    lifted[ukey] = true
+    local e = tonumber(redis.call('HGET', ukey, 'e')) or 0
+    if e < base then redis.call('HSET', ukey, 'e', string.format('%d', base)) end
+  end
+  return redis.call('HINCRBY', ukey, 'e', 1)
+end
 
 local function split(s)
   local out = {}
@@ -61,7 +102,7 @@ end
 
 local events, touched, order = {}, {}, {}
 for k = 0, n - 1 do
-  local b = 6 + k * 9
+  local b = 8 + k * 9
   local action, owner, sets, shared = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
   local key, id_json, task_json, completed, updated = ARGV[b + 5], ARGV[b + 6], ARGV[b + 7], ARGV[b + 8], ARGV[b + 9]
   local tkey = p .. 't:' .. key
@@ -100,7 +141,7 @@ for k = 0, n - 1 do
       local dc = ((after and now_completed) and 1 or 0) - ((before and was_completed) and 1 or 0)
       if dn ~= 0 then redis.call('HINCRBY', ukey, 'n', dn) end
       if dc ~= 0 then redis.call('HINCRBY', ukey, 'c', dc) end
-      local id = redis.call('HINCRBY', ukey, 'e', 1)
+      local id = next_id(ukey)
       redis.call('HSET', ukey, 't', now)
       local seen = 'created'
       if not after then seen = 'deleted' elseif before then seen = 'updated' end
@@ -135,15 +176,27 @@ for _, user in ipairs(order) do
   stats[#stats + 1] = '[' .. cjson.encode(user) .. ',' .. (s[1] or '0') .. ',' .. (s[2] or '0') .. ',' ..
                       s[3] .. ',' .. s[4] .. ']'
 end
-local record = '{"e":[' .. table.concat(events, ',') .. '],"s":[' .. table.concat(stats, ',') .. ']}'
+local record = '{"e":[' .. table.concat(events, ',') .. '],"s":[' .. table.concat(stats, ',') .. '],"w":' ..
+               string.format('%d', writes) .. ',"b":' .. string.format('%d', base) .. '}'
 redis.call('XADD', p .. 'bus', 'MAXLEN', '~', bus_max, '*', 'b', record)
 return record
 )lua";
 
-const std::string_view history_script = R"lua(
+// A user's newest id, never below the epoch's base (a user with no event in this epoch yet).
+constexpr std::string_view last_id_lua = R"lua(
+local function last_id_of(p, user)
+  local e = redis.call('HMGET', p .. 'epoch', 'b', 'n')
+  local base, number = tonumber(e[1]) or 0, e[2] or '0'
+  local last = tonumber(redis.call('HGET', p .. 'u:' .. user, 'e')) or 0
+  if last < base then last = base end
+  return string.format('%d', last), string.format('%d', base), number
+end
+)lua";
+
+constexpr std::string_view history_lua = R"lua(
 local p, user, from, limit, cutoff = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local hkey = p .. 'h:' .. user
-local last = redis.call('HGET', p .. 'u:' .. user, 'e') or '0'
+local last, base, number = last_id_of(p, user)
 -- Entries past the maximum age go first, a few at a time; each is dropped once.
 while true do
   local head = redis.call('XRANGE', hkey, '-', '+', 'COUNT', 32)
@@ -159,7 +212,7 @@ end
 local first = redis.call('XRANGE', hkey, '-', '+', 'COUNT', 1)
 local oldest = '0'
 if #first > 0 then oldest = string.match(first[1][1], '^(%d+)') end
-local out = {last, oldest}
+local out = {last, oldest, base, number}
 if limit > 0 and from ~= '' then
   for _, e in ipairs(redis.call('XRANGE', hkey, from, '+', 'COUNT', limit)) do
     out[#out + 1] = string.match(e[1], '^(%d+)')
@@ -168,6 +221,33 @@ if limit > 0 and from ~= '' then
 end
 return out
 )lua";
+
+constexpr std::string_view stats_lua = R"lua(
+local p, user = ARGV[1], ARGV[2]
+local s = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 't')
+local last = last_id_of(p, user)
+return {s[1] or '0', s[2] or '0', s[3] or '0', last}
+)lua";
+
+constexpr std::string_view epoch_check_lua = R"lua(
+local p, floor, known = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local base, number, why = epoch_of(p, floor, known)
+local e = redis.call('HMGET', p .. 'epoch', 'w', 's')
+return {string.format('%d', base), tostring(number), tostring(why), e[1] or '0', e[2] or '0'}
+)lua";
+
+std::string joined(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (auto part : parts) out += part;
+  return out;
+}
+
+}  // namespace
+
+const std::string apply_script = joined({epoch_lua, apply_lua});
+const std::string history_script = joined({last_id_lua, history_lua});
+const std::string stats_script = joined({last_id_lua, stats_lua});
+const std::string epoch_script = joined({epoch_lua, epoch_check_lua});
 
 const std::string_view lease_acquire_script = R"lua(
 local key, member, limit, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -201,6 +281,7 @@ return missing
 )lua";
 
 std::string bus_key(std::string_view prefix) { return fmt::format("{}bus", prefix); }
+std::string epoch_key(std::string_view prefix) { return fmt::format("{}epoch", prefix); }
 std::string user_key(std::string_view prefix, std::string_view user) { return fmt::format("{}u:{}", prefix, user); }
 std::string lease_key(std::string_view prefix, std::string_view user) { return fmt::format("{}conn:{}", prefix, user); }
 
@@ -269,7 +350,7 @@ core::applied_event decode_event(const json::object& e) {
 
 }  // namespace
 
-core::apply_result decode_batch(std::string_view record) {
+core::apply_result decode_batch(std::string_view record, batch_epoch* epoch) {
   auto parsed = protocol::parse_strict_json(record);
   if (!parsed || !parsed->is_object())
     throw core::store_error(fmt::format("redis batch record is not a JSON object: {:.80}", record));
@@ -285,6 +366,13 @@ core::apply_result decode_batch(std::string_view record) {
       stats.updated_at = core::wall_time(std::chrono::milliseconds(to_i64(row.at(3))));
       stats.last_event_id = to_u64(row.at(4));
       out.stats.emplace_back(std::string(row.at(0).as_string()), stats);
+    }
+    if (epoch != nullptr) {
+      // Records of a version before epochs have neither: 0 leaves what the caller knows alone.
+      const auto* writes = root.if_contains("w");
+      const auto* base = root.if_contains("b");
+      epoch->writes = writes ? to_u64(*writes) : 0;
+      epoch->base = base ? to_u64(*base) : 0;
     }
     return out;
   } catch (const core::store_error&) {

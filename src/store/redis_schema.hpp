@@ -6,6 +6,7 @@
 #include "protocol/task_event.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,21 +21,35 @@ namespace dh::store::redis_schema {
 //                          MAXLEN-bounded, expires max-age after its last append
 //   <p>bus          stream every committed batch, field b (the batch record); MAXLEN ~ bounded
 //   <p>conn:<user>  zset   connection leases: member <instance>:<session>, score expiry (ms)
+//   <p>epoch        hash   b first id of this epoch less one, w batches applied (never decreases),
+//                          n epoch number, s start (ms): see epoch_script
 // User ids cannot contain ',' (SPEC §2: [A-Za-z0-9._-]), which the audience list relies on.
 // The scripts build key names from their arguments, so this needs a standalone Redis (or a
 // replicated primary), not Redis Cluster; and Redis must not evict (maxmemory-policy noeviction,
 // its default), as a script is not rolled back if a command in it fails half-way.
 std::string bus_key(std::string_view prefix);
+std::string epoch_key(std::string_view prefix);
 std::string user_key(std::string_view prefix, std::string_view user);
 std::string lease_key(std::string_view prefix, std::string_view user);
 
-// apply: ARGV = prefix, now ms, history max events, history ttl ms, bus max length, event count,
-// then per event: action, owner, sets audience (1/0), sharedWith (comma-joined), task key, task id
-// JSON, task JSON, completed (1/0), updatedAt key. Returns the batch record (below).
-extern const std::string_view apply_script;
+// Epochs: ids only grow, even when Redis loses writes. Every id of an epoch is above the epoch's
+// base (its start in ms times 1000). A new epoch starts when Redis holds none (new or emptied) or
+// has counted fewer applied batches than the caller has seen (restored from an older snapshot, or
+// a replica that missed the last writes took over); a resume from an id below the base cannot be
+// complete. Each script that gives out ids checks first; so does every (re)connect.
+// epoch: ARGV = prefix, batches seen by the caller, newest epoch number it knows. Returns {base, number, started (0: no, 1: there
+// was none, 2: Redis was behind), batches applied, start ms}.
+extern const std::string epoch_script;
+// apply: ARGV = prefix, now ms, history max events, history ttl ms, bus max length, batches seen by
+// the caller, newest epoch number it knows, event count, then per event: action, owner, sets audience (1/0), sharedWith
+// (comma-joined), task key, task id JSON, task JSON, completed (1/0), updatedAt key. Returns the
+// batch record (below).
+extern const std::string apply_script;
 // history: ARGV = prefix, user, after, limit, cutoff ms. Drops entries older than the cutoff, then
-// returns {last event id, oldest retained id, id1, payload1, id2, payload2, ...}.
-extern const std::string_view history_script;
+// returns {last event id, oldest retained id, epoch base, epoch number, id1, payload1, ...}.
+extern const std::string history_script;
+// stats: ARGV = prefix, user. Returns {total, completed, statistics ms, last event id}.
+extern const std::string stats_script;
 // lease_acquire: KEYS = lease key; ARGV = member, limit, ttl ms. 1 when taken (or renewed), else 0.
 // Uses Redis's clock (TIME), so instances' clocks do not matter.
 extern const std::string_view lease_acquire_script;
@@ -48,9 +63,15 @@ void append_event_args(std::vector<std::string>& args, const protocol::task_even
 // nanosecond count would not survive them).
 std::string sortable_time(std::chrono::system_clock::time_point t);
 
+// The epoch a batch record was applied in: its batch count and base.
+struct batch_epoch {
+  std::uint64_t writes = 0;
+  std::uint64_t base = 0;
+};
+
 // The batch record: {"e":[{"a":1,"k":key,"i":<id>,"t":"<task json>","u":[[user,id,action],..]}|
-// {"a":0,"k":key,"i":<id>}, ...], "s":[[user,total,completed,ms,lastId],...]}. Throws
-// core::store_error when the text is not such a record.
-core::apply_result decode_batch(std::string_view record);
+// {"a":0,"k":key,"i":<id>}, ...], "s":[[user,total,completed,ms,lastId],...], "w":writes,
+// "b":base}. Throws core::store_error when the text is not such a record.
+core::apply_result decode_batch(std::string_view record, batch_epoch* epoch = nullptr);
 
 }  // namespace dh::store::redis_schema

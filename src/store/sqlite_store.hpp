@@ -38,6 +38,9 @@ class sqlite_store final : public core::store {
   core::history_page history(const std::string& user, std::uint64_t after, std::size_t limit,
                              core::wall_time now) override;
   bool available() const noexcept override { return !folder_->failed() && !log_.broken(); }
+  core::store_report report() const override {
+    return {"sqlite", "on disk: each batch is in the store's log and fsynced before its 202"};
+  }
 
   std::size_t cached_tasks() const noexcept { return model_.task_count(); }
   std::size_t log_segments() const noexcept { return log_.segment_count(); }
