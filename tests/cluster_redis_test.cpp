@@ -98,8 +98,9 @@ TEST_CASE("an event posted to one instance reaches the owner and a shared user o
   const auto to_shared = read_until(shared, [](const json::object& m) { return is_task_update(m, 7); }).back();
   CHECK(to_owner.at("payload").at("action") == json::value("created"));
   CHECK(to_shared.at("payload").at("action") == json::value("created"));
-  CHECK(to_owner.at("id") == json::value("1"));  // ids come from Redis, per user
-  CHECK(to_shared.at("id") == json::value("1"));
+  // Ids come from Redis, per user: each user's first of this epoch (redis_schema.hpp).
+  CHECK(to_owner.at("id") == to_shared.at("id"));
+  CHECK(to_owner.at("id") == dashboard_of(cluster.a.port(), "1").at("lastEventId"));
 
   for (const std::string user : {"1", "2"}) {
     const auto on_a = dashboard_of(cluster.a.port(), user);
@@ -184,7 +185,7 @@ TEST_CASE("a client moved to another instance with lastEventId gets exactly what
   REQUIRE(replay.size() == 4);
   for (std::size_t i = 0; i < 3; ++i) {
     CHECK(type_of(replay[i]) == "task_update");
-    CHECK(replay[i].at("id") == json::value(std::to_string(i + 2)));
+    CHECK(replay[i].at("id") == json::value(std::to_string(std::stoull(last_seen) + 1 + i)));
   }
   CHECK(replay[3].at("payload").at("totalTasks") == json::value(3));
   CHECK(replay[3].at("payload").at("completedTasks") == json::value(1));
@@ -290,4 +291,112 @@ TEST_CASE("a Redis outage during ingest: 503s, then every accepted event reaches
     for (int task : accepted) CHECK(times_seen[task] == 1);
     CHECK(times_seen.size() == accepted.size());  // and nothing that was refused
   }
+}
+
+namespace {
+
+json::object store_status(std::uint16_t port) {
+  const auto reply = http_get(port, "/status");
+  REQUIRE(reply.status == 200);
+  return json::parse(reply.body).as_object().at("store").as_object();
+}
+
+std::uint64_t id_of(const json::object& m) { return std::stoull(std::string(m.at("id").as_string())); }
+
+// The task_update ids `c` reads until task `last` arrives, in order.
+std::vector<std::uint64_t> ids_until(ws_client& c, int last) {
+  std::vector<std::uint64_t> ids;
+  read_until(c, [&](const json::object& m) {
+    if (type_of(m) != "task_update") return false;
+    ids.push_back(id_of(m));
+    return m.at("payload").at("taskId") == json::value(last);
+  });
+  return ids;
+}
+
+// A client that resumes from `after`: whether connection_success said recovered, and the tasks
+// of the replay, in order.
+std::pair<bool, std::vector<std::int64_t>> resume(test_server& s, const std::string& user, std::uint64_t after) {
+  ws_client c;
+  REQUIRE(c.connect(s.port(), s.ws_target(user, make_token(user)) + "&lastEventId=" + std::to_string(after)));
+  const auto hello = c.read_json();
+  REQUIRE(type_of(hello) == "connection_success");
+  std::vector<std::int64_t> tasks;
+  for (const auto& m : subscribe(c, {{"userId", std::stoi(user)}}))
+    if (type_of(m) == "task_update") tasks.push_back(m.at("payload").at("taskId").as_int64());
+  return {hello.at("payload").at("recovered").as_bool(), tasks};
+}
+
+}  // namespace
+
+TEST_CASE("a Redis restarted empty: ids keep growing for a live client, a resume from before gets recovered:false and everything after") {
+  redis_server redis;  // no persistence: a restart loses everything
+  const auto prefix = fresh_prefix();
+  test_server a(redis_test_settings(redis.url(), prefix));
+  const auto before = store_status(a.port());
+  CHECK(before.at("backend") == json::value("redis"));
+  CHECK(std::string(before.at("durability").as_string()).find("no persistence") != std::string::npos);
+  const auto first_epoch = before.at("epoch").as_int64();
+
+  ws_client live;
+  open_session(live, a, "1");
+  subscribe(live, {{"userId", 1}});
+  for (int task = 1; task <= 3; ++task) REQUIRE(post_events(a, task_event("created", 1, task)).status == 202);
+  const auto old_ids = ids_until(live, 3);
+  REQUIRE(old_ids.size() == 3);
+
+  redis.stop();
+  redis.start();
+  REQUIRE(wait_ready(a.port()));
+  for (int task = 4; task <= 5; ++task) REQUIRE(post_events(a, task_event("created", 1, task)).status == 202);
+  const auto new_ids = ids_until(live, 5);
+  REQUIRE(new_ids.size() == 2);
+  CHECK(new_ids[0] > old_ids.back());  // never an id the client has seen, for another task
+  CHECK(new_ids[1] > new_ids[0]);
+  const auto after = store_status(a.port());
+  CHECK(after.at("epoch").as_int64() > first_epoch);
+  CHECK(static_cast<std::uint64_t>(after.at("epoch_base").as_int64()) > old_ids.back());
+
+  // From the last id before the loss: what the lost Redis held after it is gone, so not recovered,
+  // and everything the store holds after it follows.
+  const auto [recovered, replayed] = resume(a, "1", old_ids.back());
+  CHECK_FALSE(recovered);
+  CHECK(replayed == std::vector<std::int64_t>{4, 5});
+  // From the newest id: nothing missed.
+  const auto [caught_up, nothing] = resume(a, "1", new_ids.back());
+  CHECK(caught_up);
+  CHECK(nothing.empty());
+}
+
+TEST_CASE("a Redis restored from an older snapshot: the writes it lost are noticed, ids go on above them, resumes across get recovered:false") {
+  redis_server redis;
+  const auto prefix = fresh_prefix();
+  test_server a(redis_test_settings(redis.url(), prefix));
+  ws_client live;
+  open_session(live, a, "1");
+  subscribe(live, {{"userId", 1}});
+  for (int task = 1; task <= 2; ++task) REQUIRE(post_events(a, task_event("created", 1, task)).status == 202);
+  const auto snapshot_ids = ids_until(live, 2);
+  REQUIRE(redis_cli(redis.port(), {"SAVE"}) == std::vector<std::string>{"OK"});
+  for (int task = 3; task <= 4; ++task) REQUIRE(post_events(a, task_event("created", 1, task)).status == 202);
+  const auto lost_ids = ids_until(live, 4);
+  REQUIRE(lost_ids.size() == 2);
+
+  redis.stop();
+  redis.start();  // loads the snapshot: tasks 3 and 4 and their ids are gone from Redis
+  CHECK(redis_cli(redis.port(), {"HEXISTS", prefix + "t:4", "o"}) == std::vector<std::string>{"0"});
+  REQUIRE(wait_ready(a.port()));
+  REQUIRE(post_events(a, task_event("created", 1, 5)).status == 202);
+  const auto next = ids_until(live, 5);
+  REQUIRE(next.size() == 1);
+  // Without the epoch Redis would have given task 5 the id task 3 had: the client would drop it
+  // as seen, or take it for task 3.
+  CHECK(next[0] > lost_ids.back());
+
+  const auto [from_lost, after_lost] = resume(a, "1", lost_ids.back());
+  CHECK_FALSE(from_lost);
+  CHECK(after_lost == std::vector<std::int64_t>{5});
+  const auto [from_snapshot, after_snapshot] = resume(a, "1", snapshot_ids.back());
+  CHECK_FALSE(from_snapshot);  // tasks 3 and 4 happened after it and are lost
+  CHECK(after_snapshot == std::vector<std::int64_t>{5});
 }

@@ -385,12 +385,16 @@ export class DashboardClient {
   // app is told to rebuild (`resync`), and the client goes on from the server's newest id, so a
   // stale id is never kept.
   async resync() {
+    const before = this.lastEventId;
     try {
       const res = await fetch(`${this.base().replace(/^ws/, 'http')}/api/v1/users/${encodeURIComponent(this.options.userId)}/dashboard`,
         { headers: { Authorization: `Bearer ${this.token}` } });
       if (!res.ok) return;
       const dashboard = await res.json();
       if (newer(dashboard.lastEventId, this.lastEventId)) this.lastEventId = dashboard.lastEventId;
+      // Beyond the server's newest id, and nothing newer came meanwhile: an id of a store that has
+      // since lost it (an in-memory server restarted). Kept, it would hide the next updates.
+      else if (this.lastEventId === before && newer(before, dashboard.lastEventId)) this.lastEventId = dashboard.lastEventId;
       this.emit('resync', { lastEventId: this.lastEventId, dashboard });
     } catch (e) {
       this.emit('error', { code: 'RESYNC_FAILED', message: String(e) });
