@@ -13,11 +13,12 @@ packages=(
 )
 # --with-tests: what only the tests use: promtool checks /metrics, Chromium and Node.js run the
 # browser test (a Node.js from elsewhere is kept if one is on PATH), clang and its runtime
-# build the libFuzzer targets, nginx fronts two instances in the deployment test, and
+# build the libFuzzer targets, nginx fronts two instances in the deployment test, Sentinel
+# watches three redis-servers in the failover test, and
 # systemd-analyze, dpkg-shlibdeps and file check the unit and build the .deb.
 want=" $* "
 if [[ $want == *" --with-tests "* ]]; then
-  packages+=(prometheus chromium clang libclang-rt-14-dev nginx-light systemd dpkg-dev file python3)
+  packages+=(prometheus chromium clang libclang-rt-14-dev nginx-light systemd dpkg-dev file python3 redis-sentinel)
 fi
 # --with-bench: gnuplot draws the charts; Go, Node.js and Python run the baselines.
 if [[ $want == *" --with-bench "* ]]; then

@@ -40,6 +40,7 @@ struct raw_options {
   std::string max_ingest_bytes = "1048576", ack_window = "1000", dapr_pubsub = "taskpubsub", dapr_topic = "task-updates";
   std::string config_file;
   std::string redis, redis_prefix = "dh:", redis_lease_ttl = "15s";
+  std::string redis_sentinel, redis_master, redis_min_replicas = "0", redis_replica_timeout = "1s";
   bool dev = false;
   bool reuse_port = false;
   std::string user, ttl = "1h";
@@ -79,6 +80,10 @@ po::options_description data_options(raw_options& o) {
       ("ingest-key", po::value(&o.ingest_key), "bearer key producers send to POST /api/v1/events (none: ingest off)")
       ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "SQLite store directory (:memory: for none)")
       ("redis", po::value(&o.redis), "redis://[user:password@]host:port[/db]: store and bus in Redis, shared by every instance (instead of --data-dir)")
+      ("redis-sentinel", po::value(&o.redis_sentinel), "host:port[,host:port...] of Redis Sentinel: the master named by --redis-master is found there and followed across a failover (--redis, if given, then only supplies credentials and db)")
+      ("redis-master", po::value(&o.redis_master), "the master's name in Sentinel (with --redis-sentinel)")
+      ("redis-min-replicas", po::value(&o.redis_min_replicas)->default_value(o.redis_min_replicas), "answer 202 only once this many replicas have the batch (WAIT), else 503 with nothing acknowledged")
+      ("redis-replica-timeout", po::value(&o.redis_replica_timeout)->default_value(o.redis_replica_timeout), "how long a batch waits for --redis-min-replicas before the 503")
       ("redis-prefix", po::value(&o.redis_prefix)->default_value(o.redis_prefix), "prefix of every Redis key, so deployments can share a Redis")
       ("redis-lease-ttl", po::value(&o.redis_lease_ttl)->default_value(o.redis_lease_ttl), "connection leases of a killed instance lapse after this")
       ("task-cache", po::value(&o.task_cache)->default_value(o.task_cache), "tasks the embedded store keeps in memory; the rest are read from SQLite when an event needs them")
@@ -247,6 +252,21 @@ config validate(const raw_options& o) {
     if (!endpoint) throw validation_error{endpoint.error()};
     c.redis = *endpoint;
   }
+  if (!o.redis_sentinel.empty()) {
+    auto sentinels = store::parse_sentinel_list(o.redis_sentinel);
+    if (!sentinels) throw validation_error{sentinels.error()};
+    if (o.redis_master.empty()) bad("redis-master", "is required with --redis-sentinel", o.redis_master);
+    c.redis_sentinels = std::move(*sentinels);
+    c.redis_master = o.redis_master;
+    if (!c.redis) c.redis = store::redis_endpoint{};  // Redis mode; the address comes from Sentinel
+  } else if (!o.redis_master.empty()) {
+    bad("redis-master", "needs --redis-sentinel", o.redis_master);
+  }
+  c.redis_min_replicas = integer_flag<unsigned>("redis-min-replicas", o.redis_min_replicas, 0, 64);
+  if (c.redis_min_replicas > 0 && !c.redis) bad("redis-min-replicas", "needs --redis or --redis-sentinel", o.redis_min_replicas);
+  c.redis_replica_timeout = duration_flag("redis-replica-timeout", o.redis_replica_timeout);
+  if (c.redis_replica_timeout < std::chrono::milliseconds(1))
+    bad("redis-replica-timeout", "must be at least 1ms", o.redis_replica_timeout);
   if (o.redis_prefix.empty() || o.redis_prefix.size() > 64) bad("redis-prefix", "must be 1-64 characters", o.redis_prefix);
   c.redis_prefix = o.redis_prefix;
   c.redis_lease_ttl = duration_flag("redis-lease-ttl", o.redis_lease_ttl);

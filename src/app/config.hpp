@@ -29,6 +29,10 @@ struct config {
   core::history_settings history;
   std::size_t task_cache_rows = 100'000;  // embedded store: tasks kept in memory
   std::optional<store::redis_endpoint> redis;  // set: Redis mode (data_dir unused)
+  std::vector<store::redis_endpoint> redis_sentinels;  // set: redis's host and port come from Sentinel
+  std::string redis_master;  // its name there
+  unsigned redis_min_replicas = 0;
+  std::chrono::milliseconds redis_replica_timeout{1000};
   std::string redis_prefix = "dh:";
   std::chrono::milliseconds redis_lease_ttl{15'000};
   bool dev_ingest_key_generated = false;

@@ -1,5 +1,6 @@
 #include "app/gateway.hpp"
 
+#include "protocol/messages.hpp"
 #include "store/redis_backend.hpp"
 
 namespace dh::app {
@@ -26,11 +27,22 @@ net::server_settings fitted_to(net::server_settings settings, const backend_part
 gateway::gateway(boost::asio::io_context& ioc, net::server_settings settings, protocol::jwt_verifier jwt,
                  const core::clock& clock, const core::logger& log, backend_parts backend,
                  std::vector<boost::asio::any_io_executor> connection_executors, const core::clock* hub_clock)
-    : hub_(ioc.get_executor(), settings.hub, hub_clock != nullptr ? *hub_clock : clock, backend.events, log, metrics_),
+    : events_(backend.events),
+      hub_(ioc.get_executor(), settings.hub, hub_clock != nullptr ? *hub_clock : clock, backend.events, log, metrics_),
       server_(ioc, fitted_to(std::move(settings), backend), std::move(jwt), clock, log, hub_, backend.admission, backend.events, metrics_,
               std::move(connection_executors)) {
   backend.bus.subscribe([this](core::bus::batch committed) { hub_.publish(std::move(committed)); },
                         [this](bool up) { hub_.bus_link(up); });
+  // 1012 (service restart): clients reconnect, resume from an id the store no longer covers and
+  // learn recovered:false, rather than keep updates that are gone.
+  events_.on_history_lost([this, &clock] {
+    hub_.restart_sessions(core::make_frame(protocol::encode_connection_status(
+                              protocol::connection_state::reconnecting,
+                              "the store lost updates it had acknowledged; reconnect and resume", clock.wall_now())),
+                          1012, "store lost updates");
+  });
 }
+
+gateway::~gateway() { events_.on_history_lost({}); }
 
 }  // namespace dh::app

@@ -64,6 +64,7 @@ class gateway {
           const core::clock& clock, const core::logger& log, backend_parts backend,
           std::vector<boost::asio::any_io_executor> connection_executors = {},
           const core::clock* hub_clock = nullptr);
+  ~gateway();
   gateway(const gateway&) = delete;
   gateway& operator=(const gateway&) = delete;
 
@@ -71,6 +72,7 @@ class gateway {
   const core::metrics& metrics() const noexcept { return metrics_; }
 
  private:
+  core::event_store& events_;
   core::metrics metrics_;
   core::hub hub_;
   net::server server_;

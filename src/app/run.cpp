@@ -97,11 +97,19 @@ int run_server(config cfg) {
   if (cfg.redis) {
     store::redis_settings rs;
     rs.endpoint = *cfg.redis;
+    rs.sentinels = cfg.redis_sentinels;
+    rs.master_name = cfg.redis_master;
+    rs.store.min_replicas = cfg.redis_min_replicas;
+    rs.store.replica_timeout = cfg.redis_replica_timeout;
     rs.store.prefix = cfg.redis_prefix;
     rs.store.history = cfg.history;
     rs.lease_ttl = cfg.redis_lease_ttl;
     redis = std::make_unique<store::redis_backend>(rs, cfg.server.admission, log);
-    log.info("store and bus in Redis at {} (keys {}*)", cfg.redis->describe(), cfg.redis_prefix);
+    if (cfg.redis_sentinels.empty())
+      log.info("store and bus in Redis at {} (keys {}*)", cfg.redis->describe(), cfg.redis_prefix);
+    else
+      log.info("store and bus in Redis: the master {} as Sentinel names it ({} sentinels; keys {}*)", cfg.redis_master,
+               cfg.redis_sentinels.size(), cfg.redis_prefix);
   } else {
     try {
       if (cfg.data_dir == ":memory:") {

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,11 @@ class event_store {
   virtual bool available() const noexcept { return true; }
   // For /status; any thread.
   virtual store_report report() const = 0;
+  // `fn` runs (on the store's thread) when the store finds it lost updates it had acknowledged
+  // or published (a Redis restored from an older snapshot, a failover that lost writes): ids then
+  // continue above every earlier one, and live sessions should resume to learn recovered:false.
+  // An empty `fn` unregisters. Any thread. A store that cannot lose updates never calls it.
+  virtual void on_history_lost(std::function<void()> fn) { (void)fn; }
 };
 
 }  // namespace dh::core

@@ -388,6 +388,13 @@ void hub::bus_link(bool up) {
   });
 }
 
+void hub::restart_sessions(frame last_frame, std::uint16_t code, std::string reason) {
+  asio::post(strand_, [this, last_frame = std::move(last_frame), code, reason = std::move(reason)] {
+    for (auto& [user, state] : users_)
+      for (auto& m : state->members) m.out->set_close_request({code, last_frame, reason, server_message::connection_status});
+  });
+}
+
 void hub::shut_down(frame last_frame, std::uint16_t code) {
   asio::post(strand_, [this, last_frame = std::move(last_frame), code] {
     shutting_down_ = true;

@@ -58,6 +58,9 @@ class hub {
   void bus_link(bool up);
   // Refuses new sessions and asks every session to send `last_frame` then close with `code`.
   void shut_down(frame last_frame, std::uint16_t code);
+  // Asks every session to send `last_frame` and close with `code`, so its client reconnects and
+  // resumes; new sessions are welcome. For a store that lost updates its clients may have seen.
+  void restart_sessions(frame last_frame, std::uint16_t code, std::string reason);
 
   // The `limit` users with the most sessions, most first (ties by user id), read on the hub's
   // strand: one pass over the users, for /status.

@@ -8,16 +8,20 @@
 #include "store/redis_bus.hpp"
 #include "store/redis_client.hpp"
 #include "store/redis_event_store.hpp"
+#include "store/redis_sentinel.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <memory>
 #include <thread>
 
 namespace dh::store {
 
 struct redis_settings {
-  redis_endpoint endpoint;
+  redis_endpoint endpoint;  // with Sentinel: its credentials and db; the host and port are found
+  std::vector<redis_endpoint> sentinels;  // set: the master is asked of these, by name
+  std::string master_name;
   redis_store_settings store;
   std::chrono::milliseconds lease_ttl{15'000};
   redis_timing timing;
@@ -43,6 +47,7 @@ class redis_backend {
  private:
   boost::asio::io_context ioc_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::unique_ptr<redis_sentinel> sentinel_;  // before the clients that ask it
   redis_client commands_;
   redis_client reader_;
   redis_epoch_watch epoch_;

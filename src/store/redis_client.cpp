@@ -92,7 +92,18 @@ void redis_client::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
     fail(std::move(pending->done), "redis: the connection closed before the reply");
     return;
   }
-  complete(std::move(pending->done), std::exception_ptr(), decode(*static_cast<redisReply*>(reply)));
+  auto decoded = decode(*static_cast<redisReply*>(reply));
+  // A master demoted by a failover answers writes READONLY: this connection is to the wrong
+  // server, so it is dropped (never from inside hiredis) and the next connect asks where to go.
+  if (auto* self = static_cast<redis_client*>(c->data); self != nullptr && is_error(decoded, "READONLY")) {
+    asio::post(self->executor_, [self, c] {
+      if (self->context_ != c) return;
+      self->log_.warn("redis {}: {} is a replica now; reconnecting to the master", self->name_, self->endpoint_.describe());
+      self->drop();
+      self->signal_.cancel();
+    });
+  }
+  complete(std::move(pending->done), std::exception_ptr(), std::move(decoded));
 }
 
 std::function<void(std::exception_ptr)> log_if_failed(const core::logger& log, std::string what) {
@@ -197,6 +208,15 @@ void redis_client::stop() {
   });
 }
 
+void redis_client::leave_unless_at(const redis_endpoint& endpoint) {
+  asio::post(executor_, [this, host = endpoint.host, port = endpoint.port] {
+    if (context_ == nullptr || (endpoint_.host == host && endpoint_.port == port)) return;
+    log_.warn("redis {}: the master moved to {}:{}; leaving {}", name_, host, port, endpoint_.describe());
+    drop();
+    signal_.cancel();
+  });
+}
+
 asio::awaitable<void> redis_client::wait_up() {
   while (!up() && !stopping_) (void)co_await up_signal_.async_wait(as_tuple);
 }
@@ -283,7 +303,27 @@ std::chrono::milliseconds redis_client::next_delay(unsigned attempt) {
   return std::chrono::milliseconds(pick(jitter_));
 }
 
+asio::awaitable<bool> redis_client::locate() {
+  auto found = co_await locate_();
+  if (!found) co_return false;
+  if (found->host != endpoint_.host || found->port != endpoint_.port) {
+    log_.info("redis {}: the master is at {}:{} (from Sentinel)", name_, found->host, found->port);
+    endpoint_.host = found->host;
+    endpoint_.port = found->port;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> redis_client::is_master() {
+  std::vector<std::string> role{"ROLE"};
+  const auto reply = co_await command_while_connecting(std::move(role));
+  if (!reply.elements.empty() && reply.elements[0].text == "master") co_return true;
+  log_.warn("redis {}: {} is not a master (Sentinel has not switched yet?); asking again", name_, endpoint_.describe());
+  co_return false;
+}
+
 asio::awaitable<bool> redis_client::connect_once() {
+  if (locate_ && !co_await locate()) co_return false;
   redisAsyncContext* c = redisAsyncConnect(endpoint_.host.c_str(), endpoint_.port);
   if (c == nullptr) throw std::bad_alloc();
   if (c->err) {
@@ -337,6 +377,10 @@ asio::awaitable<bool> redis_client::connect_once() {
   }
   std::vector<std::string> setname{"CLIENT", "SETNAME", "dashboard-hub-" + name_};
   (void)co_await command_while_connecting(std::move(setname));
+  if (locate_ && !co_await is_master()) {
+    drop();
+    co_return false;
+  }
   if (setup_) co_await setup_(*this);
   co_return context_ != nullptr && connected_;
 }

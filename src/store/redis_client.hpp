@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,6 +52,8 @@ class redis_client {
   // scripts here. Runs on the client's executor; may call command_while_connecting().
   using setup_fn = std::function<boost::asio::awaitable<void>(redis_client&)>;
   using state_fn = std::function<void(bool up)>;
+  // Where the master is now (Sentinel), asked before each connect; nullopt: not known yet.
+  using locate_fn = std::function<boost::asio::awaitable<std::optional<redis_endpoint>>()>;
 
   // `executor` must run on one thread: hiredis is not thread-safe, and every hiredis call is
   // made there. `name` tells this connection apart in the log.
@@ -63,6 +66,9 @@ class redis_client {
   // Both before start().
   void on_setup(setup_fn fn) { setup_ = std::move(fn); }
   void on_state(state_fn fn) { on_state_ = std::move(fn); }
+  // The endpoint's host and port come from `fn` at each connect (its credentials and db stay),
+  // and a server that is not a master (ROLE) is not used: it is dropped and asked again.
+  void on_locate(locate_fn fn) { locate_ = std::move(fn); }
 
   // Connects and keeps reconnecting until stop().
   void start();
@@ -79,6 +85,12 @@ class redis_client {
   // On the client's executor: resumes once the client is up (at once if it is), or stopped.
   boost::asio::awaitable<void> wait_up();
 
+  // Drops the connection if it is to another server than `endpoint` (the master moved): the
+  // next connect asks where the master is. Any thread.
+  void leave_unless_at(const redis_endpoint& endpoint);
+  // Where it connects; the client's executor only.
+  const redis_endpoint& endpoint() const noexcept { return endpoint_; }
+
   bool up() const noexcept { return up_.load(std::memory_order_acquire); }
   bool stopped() const noexcept { return stopping_; }  // the client's executor only
   const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
@@ -88,6 +100,8 @@ class redis_client {
 
   boost::asio::awaitable<void> supervise();
   boost::asio::awaitable<bool> connect_once();
+  boost::asio::awaitable<bool> locate();
+  boost::asio::awaitable<bool> is_master();
   boost::asio::awaitable<void> watch_replies();
   boost::asio::awaitable<redis_reply> send(std::vector<std::string> args, bool require_up);
   void set_up(bool up);
@@ -105,6 +119,7 @@ class redis_client {
   redis_timing timing_;
   setup_fn setup_;
   state_fn on_state_;
+  locate_fn locate_;
 
   // Executor thread only.
   redisAsyncContext* context_ = nullptr;

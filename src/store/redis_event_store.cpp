@@ -78,8 +78,14 @@ asio::awaitable<void> redis_event_store::set_up(redis_client& client) {
   co_await read_persistence(client);
 }
 
+void redis_event_store::on_history_lost(std::function<void()> fn) {
+  std::lock_guard lock(history_lost_mutex_);
+  history_lost_ = std::move(fn);
+}
+
 asio::awaitable<void> redis_event_store::enter_epoch(redis_client& client) {
   const auto seen = epoch_.writes_seen();
+  const auto known = epoch_.number();
   std::vector<std::string> args{settings_.prefix, std::to_string(seen), std::to_string(epoch_.number())};
   const auto reply = co_await epoch_script_.run_while_connecting(client, {}, std::move(args));
   expect_no_error(reply, "epoch script");
@@ -90,6 +96,13 @@ asio::awaitable<void> redis_event_store::enter_epoch(redis_client& client) {
   const auto writes = number_in(reply.elements[3], "batches applied");
   epoch_.entered(number, base);
   epoch_.saw({writes, base});
+  // Another epoch than this instance last saw, whoever started it: its sessions may hold updates
+  // the store no longer has, so they resume and hear recovered:false.
+  if (known != 0 && number != known) {
+    log_.warn("redis store: epoch {} replaced epoch {} while this instance was away; its sessions resume", number, known);
+    std::lock_guard lock(history_lost_mutex_);
+    if (history_lost_) history_lost_();
+  }
   if (started == 0) {
     log_.info("redis store: epoch {} (ids above {}), {} batches applied", number, base, writes);
   } else if (started == 2 || seen > 0) {

@@ -48,6 +48,7 @@ class redis_event_store final : public core::event_store {
                                                      core::wall_time now) override;
   bool available() const noexcept override { return redis_.up() && bus_.linked(); }
   core::store_report report() const override;
+  void on_history_lost(std::function<void()> fn) override;
 
  private:
   boost::asio::awaitable<void> enter_epoch(redis_client& client);
@@ -63,6 +64,8 @@ class redis_event_store final : public core::event_store {
   redis_script history_;
   redis_script stats_;
   redis_script epoch_script_;
+  std::mutex history_lost_mutex_;
+  std::function<void()> history_lost_;
   mutable std::mutex durability_mutex_;
   std::string durability_ = "unknown: Redis not reached yet";
 };

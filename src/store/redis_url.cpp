@@ -50,4 +50,29 @@ boost::system::result<redis_endpoint, std::string> parse_redis_url(std::string_v
   return {boost::system::in_place_value, std::move(ep)};
 }
 
+boost::system::result<std::vector<redis_endpoint>, std::string> parse_sentinel_list(std::string_view list) {
+  std::vector<redis_endpoint> out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const auto item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    const auto colon = item.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+      return {boost::system::in_place_error, fmt::format("--redis-sentinel: '{}' is not host:port", item)};
+    std::string_view host = item.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const auto digits = item.substr(colon + 1);
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc() || end != digits.data() + digits.size() || port == 0 || port > 65535)
+      return {boost::system::in_place_error, fmt::format("--redis-sentinel: port '{}' must be 1-65535", digits)};
+    redis_endpoint ep;
+    ep.host = std::string(host);
+    ep.port = static_cast<std::uint16_t>(port);
+    out.push_back(std::move(ep));
+  }
+  if (out.empty()) return {boost::system::in_place_error, std::string("--redis-sentinel: no address given")};
+  return {boost::system::in_place_value, std::move(out)};
+}
+
 }  // namespace dh::store

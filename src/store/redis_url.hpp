@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dh::store {
 
@@ -23,5 +24,8 @@ struct redis_endpoint {
 
 // The error text names what is wrong and never repeats the password.
 boost::system::result<redis_endpoint, std::string> parse_redis_url(std::string_view url);
+
+// `host:port[,host:port...]` (--redis-sentinel): Sentinel's addresses, each `[v6]:port` too.
+boost::system::result<std::vector<redis_endpoint>, std::string> parse_sentinel_list(std::string_view list);
 
 }  // namespace dh::store

@@ -212,6 +212,8 @@ std::optional<std::string> ws_client::read_text(std::chrono::milliseconds timeou
   return impl_->read(timeout, ec);
 }
 
+int ws_client::close_code() const { return static_cast<int>(impl_->ws.reason().code); }
+
 boost::json::object ws_client::read_json(std::chrono::milliseconds timeout) {
   auto text = read_text(timeout);
   REQUIRE_MESSAGE(text.has_value(), "expected a message from the server");

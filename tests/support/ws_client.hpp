@@ -82,6 +82,9 @@ class ws_client {
   void send_close_frame(std::uint16_t code);
 
   bool is_open() const;
+  // The code of the close frame the server sent, once read_text() has returned nullopt for it;
+  // 0 when none came.
+  int close_code() const;
 
  private:
   struct impl;
