@@ -329,7 +329,26 @@ std::pair<bool, std::vector<std::int64_t>> resume(test_server& s, const std::str
 
 }  // namespace
 
-TEST_CASE("a Redis restarted empty: ids keep growing for a live client, a resume from before gets recovered:false and everything after") {
+namespace {
+
+// The session's end after the store lost updates: a connection_status, then close 1012, so the
+// client resumes (SPEC §3: never a silent gap).
+void expect_restart(ws_client& c) {
+  std::vector<std::string> statuses;
+  for (;;) {
+    const auto text = c.read_text(10s);
+    if (!text) break;
+    const auto m = json::parse(*text).as_object();
+    if (type_of(m) == "connection_status") statuses.emplace_back(m.at("payload").at("status").as_string());
+  }
+  CHECK(c.close_code() == 1012);
+  REQUIRE(!statuses.empty());
+  CHECK(statuses.back() == "reconnecting");
+}
+
+}  // namespace
+
+TEST_CASE("a Redis restarted empty: its sessions resume, get recovered:false and everything after, with ids above every earlier one") {
   redis_server redis;  // no persistence: a restart loses everything
   const auto prefix = fresh_prefix();
   test_server a(redis_test_settings(redis.url(), prefix));
@@ -347,23 +366,21 @@ TEST_CASE("a Redis restarted empty: ids keep growing for a live client, a resume
 
   redis.stop();
   redis.start();
+  expect_restart(live);  // its tasks 1-3 are gone from the store: it must not keep them silently
   REQUIRE(wait_ready(a.port()));
   for (int task = 4; task <= 5; ++task) REQUIRE(post_events(a, task_event("created", 1, task)).status == 202);
-  const auto new_ids = ids_until(live, 5);
-  REQUIRE(new_ids.size() == 2);
-  CHECK(new_ids[0] > old_ids.back());  // never an id the client has seen, for another task
-  CHECK(new_ids[1] > new_ids[0]);
   const auto after = store_status(a.port());
   CHECK(after.at("epoch").as_int64() > first_epoch);
   CHECK(static_cast<std::uint64_t>(after.at("epoch_base").as_int64()) > old_ids.back());
 
   // From the last id before the loss: what the lost Redis held after it is gone, so not recovered,
-  // and everything the store holds after it follows.
+  // and everything the store holds after it follows, with ids above every earlier one.
   const auto [recovered, replayed] = resume(a, "1", old_ids.back());
   CHECK_FALSE(recovered);
   CHECK(replayed == std::vector<std::int64_t>{4, 5});
-  // From the newest id: nothing missed.
-  const auto [caught_up, nothing] = resume(a, "1", new_ids.back());
+  const auto newest = std::stoull(std::string(dashboard_of(a.port(), "1").at("lastEventId").as_string()));
+  CHECK(newest > old_ids.back() + 1);
+  const auto [caught_up, nothing] = resume(a, "1", newest);
   CHECK(caught_up);
   CHECK(nothing.empty());
 }
@@ -385,18 +402,83 @@ TEST_CASE("a Redis restored from an older snapshot: the writes it lost are notic
   redis.stop();
   redis.start();  // loads the snapshot: tasks 3 and 4 and their ids are gone from Redis
   CHECK(redis_cli(redis.port(), {"HEXISTS", prefix + "t:4", "o"}) == std::vector<std::string>{"0"});
+  expect_restart(live);
   REQUIRE(wait_ready(a.port()));
+  REQUIRE(log_shows(a, "Redis lost writes"));
   REQUIRE(post_events(a, task_event("created", 1, 5)).status == 202);
-  const auto next = ids_until(live, 5);
-  REQUIRE(next.size() == 1);
-  // Without the epoch Redis would have given task 5 the id task 3 had: the client would drop it
-  // as seen, or take it for task 3.
-  CHECK(next[0] > lost_ids.back());
 
+  // Without the epoch Redis would have given task 5 the id task 3 had: a client would drop it as
+  // seen, or take it for task 3.
   const auto [from_lost, after_lost] = resume(a, "1", lost_ids.back());
   CHECK_FALSE(from_lost);
   CHECK(after_lost == std::vector<std::int64_t>{5});
   const auto [from_snapshot, after_snapshot] = resume(a, "1", snapshot_ids.back());
   CHECK_FALSE(from_snapshot);  // tasks 3 and 4 happened after it and are lost
   CHECK(after_snapshot == std::vector<std::int64_t>{5});
+  const auto newest = std::stoull(std::string(dashboard_of(a.port(), "1").at("lastEventId").as_string()));
+  CHECK(newest > lost_ids.back());
+}
+
+namespace {
+
+// bus_events_total of the instance on `port`, from its /metrics.
+std::uint64_t bus_events(std::uint16_t port) {
+  const auto text = http_get(port, "/metrics").body;
+  const std::string name = "\ndashboard_hub_bus_events_total ";
+  const auto at = text.find(name);
+  REQUIRE(at != std::string::npos);
+  return std::stoull(text.substr(at + name.size()));
+}
+
+}  // namespace
+
+TEST_CASE("each instance receives only the batches that reach its own sessions' users") {
+  two_instances cluster;
+  ws_client one, two;
+  open_session(one, cluster.a, "1");  // user 1 on a, user 2 on b
+  open_session(two, cluster.b, "2");
+  subscribe(one, {{"userId", 1}});
+  subscribe(two, {{"userId", 2}});
+  const auto a_before = bus_events(cluster.a.port()), b_before = bus_events(cluster.b.port());
+
+  for (int task = 1; task <= 10; ++task) REQUIRE(post_events(cluster.b, task_event("created", 1, task)).status == 202);
+  ids_until(one, 10);
+  for (int task = 11; task <= 15; ++task) REQUIRE(post_events(cluster.a, task_event("created", 2, task)).status == 202);
+  ids_until(two, 15);
+  REQUIRE(post_events(cluster.a, task_event("created", 1, 16, false, {2})).status == 202);  // both
+  ids_until(one, 16);
+  ids_until(two, 16);
+
+  // Ingested on b for a's user: only a read it. Shared: both did.
+  CHECK(bus_events(cluster.a.port()) - a_before == 11);
+  CHECK(bus_events(cluster.b.port()) - b_before == 6);
+  // A user with no session anywhere: no instance reads it; history keeps it for a resume.
+  REQUIRE(post_events(cluster.a, task_event("created", 3, 17)).status == 202);
+  REQUIRE(post_events(cluster.a, task_event("created", 1, 18)).status == 202);
+  ids_until(one, 18);  // a has read everything up to here, and b nothing more
+  CHECK(bus_events(cluster.a.port()) - a_before == 12);
+  CHECK(bus_events(cluster.b.port()) - b_before == 6);
+}
+
+TEST_CASE("a session whose lease lapsed resumes, and gets what was routed elsewhere meanwhile from history") {
+  redis_server redis;
+  const auto prefix = fresh_prefix();
+  auto settings = redis_test_settings(redis.url(), prefix);
+  settings.lease_ttl = 1500ms;  // renewed every 500 ms
+  test_server a(settings);
+  ws_client live;
+  open_session(live, a, "1");
+  subscribe(live, {{"userId", 1}});
+  REQUIRE(post_events(a, task_event("created", 1, 1)).status == 202);
+  const auto seen = ids_until(live, 1);
+
+  // As if the lease had lapsed (an instance cut off from Redis for longer than the TTL): batches
+  // for user 1 no longer come to this instance until the renewal notices.
+  REQUIRE(redis_cli(redis.port(), {"DEL", prefix + "conn:1"}) == std::vector<std::string>{"1"});
+  REQUIRE(post_events(a, task_event("created", 1, 2)).status == 202);
+  expect_restart(live);
+  CHECK(log_shows(a, "connection leases had lapsed"));
+  const auto [recovered, replayed] = resume(a, "1", seen.back());
+  CHECK(recovered);
+  CHECK(replayed == std::vector<std::int64_t>{2});
 }

@@ -28,6 +28,7 @@ gateway::gateway(boost::asio::io_context& ioc, net::server_settings settings, pr
                  const core::clock& clock, const core::logger& log, backend_parts backend,
                  std::vector<boost::asio::any_io_executor> connection_executors, const core::clock* hub_clock)
     : events_(backend.events),
+      admission_(backend.admission),
       hub_(ioc.get_executor(), settings.hub, hub_clock != nullptr ? *hub_clock : clock, backend.events, log, metrics_),
       server_(ioc, fitted_to(std::move(settings), backend), std::move(jwt), clock, log, hub_, backend.admission, backend.events, metrics_,
               std::move(connection_executors)) {
@@ -41,8 +42,19 @@ gateway::gateway(boost::asio::io_context& ioc, net::server_settings settings, pr
                               "the store lost updates it had acknowledged; reconnect and resume", clock.wall_now())),
                           1012, "store lost updates");
   });
+  admission_.on_lapsed([this, &clock](const std::string& user, std::uint64_t session) {
+    hub_.restart_session(user, session,
+                         core::make_frame(protocol::encode_connection_status(
+                             protocol::connection_state::reconnecting,
+                             "this connection's slot lapsed and updates may have gone elsewhere; reconnect and resume",
+                             clock.wall_now())),
+                         1012, "lease lapsed");
+  });
 }
 
-gateway::~gateway() { events_.on_history_lost({}); }
+gateway::~gateway() {
+  events_.on_history_lost({});
+  admission_.on_lapsed({});
+}
 
 }  // namespace dh::app

@@ -73,6 +73,7 @@ class gateway {
 
  private:
   core::event_store& events_;
+  core::admission& admission_;
   core::metrics metrics_;
   core::hub hub_;
   net::server server_;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace dh::core {
@@ -25,6 +26,10 @@ class admission {
   virtual boost::asio::awaitable<bool> acquire(std::string user, std::uint64_t session) = 0;
   // Gives `session`'s slot back. Safe from any thread; one not held is ignored.
   virtual void release(std::string user, std::uint64_t session) = 0;
+  // `fn(user, session)` runs when a session's slot lapsed while it was open (across instances: a
+  // lease not renewed in time), so updates for it may have gone astray: the session should
+  // resume. An empty `fn` unregisters. Any thread. In one process a slot never lapses.
+  virtual void on_lapsed(std::function<void(const std::string&, std::uint64_t)> fn) { (void)fn; }
 };
 
 }  // namespace dh::core

@@ -254,6 +254,7 @@ void hub::send_window(const std::string& user, member& m, const std::vector<task
 }
 
 void hub::publish(std::shared_ptr<const apply_result> result) {
+  metrics_.bus_events.add(result->events.size());
   asio::post(strand_, [this, result = std::move(result)] {
     // A batch read from Redis's bus carries no acceptance time: count from its arrival here.
     const auto accepted = result->accepted == wall_time{} ? clock_.wall_now() : result->accepted;
@@ -385,6 +386,14 @@ void hub::bus_link(bool up) {
   asio::post(strand_, [this, f = make_frame(std::move(text))] {
     for (auto& [user, state] : users_)
       for (auto& m : state->members) push(user, m, f, {server_message::connection_status, {}});
+  });
+}
+
+void hub::restart_session(const std::string& user, std::uint64_t session_id, frame last_frame, std::uint16_t code,
+                          std::string reason) {
+  asio::post(strand_, [this, user, session_id, last_frame = std::move(last_frame), code, reason = std::move(reason)] {
+    if (auto* m = find(user, session_id))
+      m->out->set_close_request({code, last_frame, reason, server_message::connection_status});
   });
 }
 

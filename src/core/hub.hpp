@@ -61,6 +61,9 @@ class hub {
   // Asks every session to send `last_frame` and close with `code`, so its client reconnects and
   // resumes; new sessions are welcome. For a store that lost updates its clients may have seen.
   void restart_sessions(frame last_frame, std::uint16_t code, std::string reason);
+  // The same for one session (its updates may have gone elsewhere: a lapsed lease).
+  void restart_session(const std::string& user, std::uint64_t session_id, frame last_frame, std::uint16_t code,
+                       std::string reason);
 
   // The `limit` users with the most sessions, most first (ties by user id), read on the hub's
   // strand: one pass over the users, for /status.

@@ -99,6 +99,7 @@ struct metrics {
   counter connections_refused_rate;  // connections answered 429: over --connection-rate-per-address
   counter events_applied;  // ingest events that changed a task
   counter events_ignored;  // older than the stored task: last writer wins
+  counter bus_events;  // task events in the batches this instance's bus brought (Redis: its inbox)
   histogram delivery_latency;  // ingest accepted -> the frame written to the socket, per frame
   histogram handshake_time;    // upgrade request read -> connection_success queued
   histogram store_commit_time;  // an ingest request's wait until durable, group commit included

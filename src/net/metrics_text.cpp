@@ -136,6 +136,10 @@ std::string render_metrics(const core::metrics& m, const metrics_gauges& gauges)
                                       "Ingested events: applied, or ignored as older than the stored task.", "result",
                                       {{"applied", m.events_applied.value()}, {"ignored", m.events_ignored.value()}}));
 
+  families.push_back(counter("bus_events_total",
+                             "Task events in the committed batches this instance received to deliver (Redis mode: only batches that reach a user with a session here).",
+                             m.bus_events.value()));
+
   families.push_back(histogram("delivery_latency_seconds",
                                "From ingest accepting an update to the frame carrying it being written to a socket, per frame (a task_batch counts once, from its oldest update).",
                                m.delivery_latency));

@@ -65,6 +65,11 @@ void redis_admission::release(std::string user, std::uint64_t session) {
       });
 }
 
+void redis_admission::on_lapsed(std::function<void(const std::string&, std::uint64_t)> fn) {
+  std::lock_guard lock(mutex_);
+  lapsed_ = std::move(fn);
+}
+
 void redis_admission::start() {
   asio::co_spawn(redis_.executor(), renew_loop(), log_if_failed(log_, "redis lease renewal"));
 }
@@ -106,20 +111,28 @@ asio::awaitable<void> redis_admission::renew_held() {
     }
   }
   // A lease gone from Redis belongs to a session either released since the snapshot (nothing to
-  // do) or still open after its lease lapsed (a long outage): that one takes a slot again if any.
-  std::size_t lost = 0;
+  // do) or still open after its lease lapsed (a long outage). Batches go to the instances with a
+  // live lease, so that one may have missed some: it takes its slot again if it can, and is asked
+  // to resume (its client replays from history, as on any other instance).
+  std::size_t lost = 0, lapsed = 0;
   for (auto& [session, user] : missing) {
     {
       std::lock_guard lock(mutex_);
       if (!held_.contains(session)) continue;
     }
+    ++lapsed;
     std::vector<std::string> keys{redis_schema::lease_key(leases_.prefix, user)};
     std::vector<std::string> args{member(session), std::to_string(limits_.max_per_user),
                                   std::to_string(leases_.ttl.count())};
     auto reply = co_await acquire_.run(redis_, std::move(keys), std::move(args));
     if (reply.is_error() || reply.integer != 1) ++lost;
+    std::lock_guard lock(mutex_);
+    if (lapsed_) lapsed_(user, session);
   }
-  if (lost > 0) log_.warn("redis: {} connection leases had lapsed and other sessions hold the slots", lost);
+  if (lapsed > 0)
+    log_.warn("redis: {} connection leases had lapsed ({} of their slots are taken by other sessions); those sessions "
+              "resume",
+              lapsed, lost);
 }
 
 }  // namespace dh::store

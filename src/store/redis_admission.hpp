@@ -30,6 +30,7 @@ class redis_admission final : public core::admission {
   // Throws core::store_unavailable while Redis is unreachable: no lease, no connection.
   boost::asio::awaitable<bool> acquire(std::string user, std::uint64_t session) override;
   void release(std::string user, std::uint64_t session) override;
+  void on_lapsed(std::function<void(const std::string&, std::uint64_t)> fn) override;
 
   // Renews every held lease each third of the TTL, on the client's executor, until it stops.
   void start();
@@ -47,6 +48,7 @@ class redis_admission final : public core::admission {
   redis_script renew_;
   std::mutex mutex_;  // guards held_; acquire and release come from every connection thread
   std::unordered_map<std::uint64_t, std::string> held_;  // session → user
+  std::function<void(const std::string&, std::uint64_t)> lapsed_;  // guarded by mutex_
 };
 
 }  // namespace dh::store

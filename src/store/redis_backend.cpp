@@ -25,9 +25,9 @@ redis_backend::redis_backend(redis_settings settings, core::admission_settings a
                                                                               settings.master_name, log, settings.timing)),
       commands_(ioc_.get_executor(), settings.endpoint, "commands", log, settings.timing),
       reader_(ioc_.get_executor(), settings.endpoint, "bus", log, settings.timing),
-      bus_(reader_, settings.store.prefix, epoch_, log),
+      bus_(reader_, settings.store.prefix, instance_, epoch_, log),
       events_(commands_, bus_, epoch_, settings.store, log),
-      admission_(commands_, admission, {settings.store.prefix, make_instance_id(), settings.lease_ttl}, log) {
+      admission_(commands_, admission, {settings.store.prefix, instance_, settings.lease_ttl}, log) {
   commands_.on_setup([this](redis_client& c) -> asio::awaitable<void> {
     co_await events_.set_up(c);
     // A failover that left the bus reader on the old master (now a replica, reading late) moves

@@ -27,6 +27,9 @@ struct redis_settings {
   redis_timing timing;
 };
 
+// An id for this process's leases and inbox: host name, pid and a random part.
+std::string make_instance_id();
+
 class redis_backend {
  public:
   // Starts its thread and begins connecting; nothing is read from the bus before start_bus().
@@ -45,6 +48,7 @@ class redis_backend {
   void stop();
 
  private:
+  std::string instance_ = make_instance_id();  // names its leases and its inbox
   boost::asio::io_context ioc_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::unique_ptr<redis_sentinel> sentinel_;  // before the clients that ask it
@@ -56,8 +60,5 @@ class redis_backend {
   redis_admission admission_;
   std::jthread thread_;
 };
-
-// An id for this process's leases: host name, pid and a random part.
-std::string make_instance_id();
 
 }  // namespace dh::store

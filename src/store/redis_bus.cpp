@@ -28,8 +28,9 @@ std::pair<std::uint64_t, std::uint64_t> id_parts(std::string_view id) {
 
 }  // namespace
 
-redis_bus::redis_bus(redis_client& reader, std::string prefix, redis_epoch_watch& epoch, const core::logger& log)
-    : reader_(reader), key_(redis_schema::bus_key(prefix)), epoch_(epoch), log_(log) {
+redis_bus::redis_bus(redis_client& reader, std::string prefix, std::string instance, redis_epoch_watch& epoch,
+                     const core::logger& log)
+    : reader_(reader), key_(redis_schema::inbox_key(prefix, instance)), epoch_(epoch), log_(log) {
   // Set before the reader starts, and called on its executor, like the read loop. on_link_ is
   // read only while linked_, which only the read loop sets, after subscribe().
   reader_.on_state([this](bool up) {
@@ -74,13 +75,9 @@ asio::awaitable<void> redis_bus::read_loop() {
 }
 
 asio::awaitable<void> redis_bus::read_once() {
-  if (last_id_.empty()) {
-    // First read: start at the stream's current end; history covers what came before.
-    std::vector<std::string> newest{"XREVRANGE", key_, "+", "-", "COUNT", "1"};
-    auto tail = co_await reader_.command(std::move(newest));
-    if (tail.is_error()) throw core::store_error("redis XREVRANGE " + key_ + ": " + tail.text);
-    last_id_ = tail.elements.empty() ? "0-0" : tail.elements[0].elements.at(0).text;
-  }
+  // The inbox is this process's (its instance id is new): everything in it is for this instance,
+  // and nothing reaches it before a lease is taken, which is after the first read starts.
+  if (last_id_.empty()) last_id_ = "0-0";
   if (!linked_.load(std::memory_order_relaxed)) {
     co_await check_for_gap();
     linked_.store(true, std::memory_order_release);

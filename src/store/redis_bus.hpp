@@ -1,6 +1,6 @@
-// redis_bus.hpp — the hub's feed in Redis mode: reads the bus stream every instance's apply
-// script appends to (XREAD BLOCK on its own connection) and resumes after an outage from the
-// last entry it saw, so no committed batch is skipped or delivered twice.
+// redis_bus.hpp — the hub's feed in Redis mode: reads this instance's inbox stream, where every
+// instance's apply script appends the batches that reach its sessions' users (XREAD BLOCK on its
+// own connection), and resumes after an outage from the last entry it saw: none skipped or twice.
 #pragma once
 
 #include "core/bus.hpp"
@@ -19,10 +19,12 @@ class redis_bus final : public core::bus {
  public:
   // `reader` is this bus's own connection: a blocking XREAD holds it.
   // Each record's epoch figures go to `epoch`, so a Redis that later lost them is noticed.
-  redis_bus(redis_client& reader, std::string prefix, redis_epoch_watch& epoch, const core::logger& log);
+  // `instance` names the inbox: the lease members' first half (redis_admission).
+  redis_bus(redis_client& reader, std::string prefix, std::string instance, redis_epoch_watch& epoch,
+            const core::logger& log);
 
   void subscribe(subscriber s, link_fn on_link) override;
-  // Starts reading from the stream's current end; call after subscribe().
+  // Starts reading the inbox from its beginning (it is this process's alone); after subscribe().
   void start();
   // Reading: the start position is fixed and the connection is up. Any thread.
   bool linked() const noexcept { return linked_.load(std::memory_order_acquire); }

@@ -166,7 +166,7 @@ core::store_report redis_event_store::report() const {
 asio::awaitable<std::shared_ptr<const core::apply_result>> redis_event_store::apply(
     std::vector<protocol::task_event> events, core::wall_time now) {
   std::vector<std::string> args;
-  args.reserve(8 + 9 * events.size());
+  args.reserve(9 + 9 * events.size());
   args.push_back(settings_.prefix);
   args.push_back(std::to_string(epoch_ms(now)));
   args.push_back(std::to_string(std::max<std::size_t>(settings_.history.max_events, 1)));
@@ -174,6 +174,7 @@ asio::awaitable<std::shared_ptr<const core::apply_result>> redis_event_store::ap
   args.push_back(std::to_string(settings_.bus_max_length));
   args.push_back(std::to_string(epoch_.writes_seen()));
   args.push_back(std::to_string(epoch_.number()));
+  args.push_back(std::to_string(settings_.inbox_ttl.count()));
   args.push_back(std::to_string(events.size()));
   for (const auto& e : events) redis_schema::append_event_args(args, e);
 

@@ -18,7 +18,10 @@ namespace dh::store {
 struct redis_store_settings {
   std::string prefix = "dh:";  // every key starts with it (see redis_schema.hpp)
   core::history_settings history;
-  std::size_t bus_max_length = 100'000;  // committed batches kept on the bus stream for late readers
+  std::size_t bus_max_length = 100'000;  // batches kept in an instance's inbox for a late reader
+  // An inbox no batch reached for this long goes: its instance is gone (a live one is reached
+  // whenever its users' tasks change, and reads from where it was if its inbox went meanwhile).
+  std::chrono::milliseconds inbox_ttl{3'600'000};
   unsigned min_replicas = 0;  // a 202 waits (WAIT) until this many replicas have the batch
   std::chrono::milliseconds replica_timeout{1000};  // else 503: WAIT's own timeout
 };

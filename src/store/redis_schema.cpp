@@ -46,7 +46,7 @@ end
 // same table of cases against both, so the two definitions cannot drift apart.
 constexpr std::string_view apply_lua = R"lua(
 local p, now, hist_max, hist_ttl, bus_max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local floor, known, n = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local floor, known, inbox_ttl, n = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
 local base = epoch_of(p, floor, known)
 local writes = redis.call('HINCRBY', p .. 'epoch', 'w', 1)
 -- A user's counter from an earlier epoch moves up to this one's base before its next id.
@@ -102,7 +102,7 @@ end
 
 local events, touched, order = {}, {}, {}
 for k = 0, n - 1 do
-  local b = 8 + k * 9
+  local b = 9 + k * 9
   local action, owner, sets, shared = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
   local key, id_json, task_json, completed, updated = ARGV[b + 5], ARGV[b + 6], ARGV[b + 7], ARGV[b + 8], ARGV[b + 9]
   local tkey = p .. 't:' .. key
@@ -178,7 +178,22 @@ for _, user in ipairs(order) do
 end
 local record = '{"e":[' .. table.concat(events, ',') .. '],"s":[' .. table.concat(stats, ',') .. '],"w":' ..
                string.format('%d', writes) .. ',"b":' .. string.format('%d', base) .. '}'
-redis.call('XADD', p .. 'bus', 'MAXLEN', '~', bus_max, '*', 'b', record)
+-- The record goes to the inbox of each instance that holds a live lease of someone it reached,
+-- and nowhere else: an instance reads and decodes only what its own sessions need.
+local t = redis.call('TIME')
+local lease_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local routed = {}
+for _, user in ipairs(order) do
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', p .. 'conn:' .. user, lease_now, '+inf')) do
+    local instance = string.match(member, '^(.*):[^:]*$')
+    if instance and not routed[instance] then
+      routed[instance] = true
+      local inbox = p .. 'in:' .. instance
+      redis.call('XADD', inbox, 'MAXLEN', '~', bus_max, '*', 'b', record)
+      redis.call('PEXPIRE', inbox, inbox_ttl)
+    end
+  end
+end
 return record
 )lua";
 
@@ -280,7 +295,9 @@ end
 return missing
 )lua";
 
-std::string bus_key(std::string_view prefix) { return fmt::format("{}bus", prefix); }
+std::string inbox_key(std::string_view prefix, std::string_view instance) {
+  return fmt::format("{}in:{}", prefix, instance);
+}
 std::string epoch_key(std::string_view prefix) { return fmt::format("{}epoch", prefix); }
 std::string user_key(std::string_view prefix, std::string_view user) { return fmt::format("{}u:{}", prefix, user); }
 std::string lease_key(std::string_view prefix, std::string_view user) { return fmt::format("{}conn:{}", prefix, user); }

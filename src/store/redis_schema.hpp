@@ -19,7 +19,9 @@ namespace dh::store::redis_schema {
 //   <p>u:<user>     hash   n total, c completed, t statistics time (ms), e last event id
 //   <p>h:<user>     stream history: entry id <eventId>-0, fields at (ms) and p (task_update payload);
 //                          MAXLEN-bounded, expires max-age after its last append
-//   <p>bus          stream every committed batch, field b (the batch record); MAXLEN ~ bounded
+//   <p>in:<inst>    stream an instance's inbox: each committed batch that reached a user with a
+//                          live lease on it, field b (the batch record); MAXLEN ~ bounded, expires
+//                          when no batch came for a while (its instance is gone)
 //   <p>conn:<user>  zset   connection leases: member <instance>:<session>, score expiry (ms)
 //   <p>epoch        hash   b first id of this epoch less one, w batches applied (never decreases),
 //                          n epoch number, s start (ms): see epoch_script
@@ -27,7 +29,7 @@ namespace dh::store::redis_schema {
 // The scripts build key names from their arguments, so this needs a standalone Redis (or a
 // replicated primary), not Redis Cluster; and Redis must not evict (maxmemory-policy noeviction,
 // its default), as a script is not rolled back if a command in it fails half-way.
-std::string bus_key(std::string_view prefix);
+std::string inbox_key(std::string_view prefix, std::string_view instance);
 std::string epoch_key(std::string_view prefix);
 std::string user_key(std::string_view prefix, std::string_view user);
 std::string lease_key(std::string_view prefix, std::string_view user);
@@ -40,10 +42,11 @@ std::string lease_key(std::string_view prefix, std::string_view user);
 // epoch: ARGV = prefix, batches seen by the caller, newest epoch number it knows. Returns {base, number, started (0: no, 1: there
 // was none, 2: Redis was behind), batches applied, start ms}.
 extern const std::string epoch_script;
-// apply: ARGV = prefix, now ms, history max events, history ttl ms, bus max length, batches seen by
-// the caller, newest epoch number it knows, event count, then per event: action, owner, sets audience (1/0), sharedWith
-// (comma-joined), task key, task id JSON, task JSON, completed (1/0), updatedAt key. Returns the
-// batch record (below).
+// apply: ARGV = prefix, now ms, history max events, history ttl ms, inbox max length, batches seen
+// by the caller, newest epoch number it knows, inbox ttl ms, event count, then per event: action, owner, sets audience (1/0), sharedWith
+// (comma-joined), task key, task id JSON, task JSON, completed (1/0), updatedAt key. Appends the
+// batch record (below) to the inbox of every instance with a live lease of a user it reached,
+// and returns it.
 extern const std::string apply_script;
 // history: ARGV = prefix, user, after, limit, cutoff ms. Drops entries older than the cutoff, then
 // returns {last event id, oldest retained id, epoch base, epoch number, id1, payload1, ...}.
