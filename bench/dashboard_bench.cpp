@@ -16,12 +16,13 @@ namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
   dh::bench::load_options o;
-  std::string scenario, json_path, label = "dashboard-hub", transport = "ws";
+  std::string scenario, json_path, label = "dashboard-hub", transport = "ws", client_ports;
   po::options_description d("dashboard-bench SCENARIO [options]\nscenarios: latency, handshake, hold, fanout, slow");
   d.add_options()("help", "print this help")("scenario", po::value(&scenario))(
       "host", po::value(&o.host)->default_value(o.host), "server address (loopback only)")(
       "port", po::value(&o.port)->default_value(o.port), "server port")(
       "ingest-port", po::value(&o.ingest_port), "port for POST /api/v1/events when it differs")(
+      "client-ports", po::value(&client_ports), "fanout/slow: comma-separated ports; user n connects to the n-th modulo their count")(
       "jwt-secret", po::value(&o.jwt_secret), "the server's HS256 secret")(
       "ingest-key", po::value(&o.ingest_key), "the server's ingest key")(
       "user", po::value(&o.user)->default_value(o.user), "latency: user id to subscribe as")(
@@ -61,6 +62,11 @@ int main(int argc, char** argv) {
     if (o.source_net < 0 || o.source_net > 255) throw std::runtime_error("--source-net must be 0..255");
     if (transport == "sse") o.transport = dh::bench::transport_kind::sse;
     else if (transport != "ws") throw std::runtime_error("--transport must be ws or sse");
+    for (std::size_t at = 0; at < client_ports.size();) {
+      const auto comma = std::min(client_ports.find(',', at), client_ports.size());
+      o.client_ports.push_back(static_cast<std::uint16_t>(std::stoul(client_ports.substr(at, comma - at))));
+      at = comma + 1;
+    }
     json::object result;
     if (scenario == "latency") result = dh::bench::run_latency(o);
     else if (scenario == "handshake") result = dh::bench::run_handshake(o);

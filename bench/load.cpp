@@ -60,14 +60,14 @@ std::string user_name(int i) { return fmt::format("u{}", i); }
 
 // Connects from 127.0.<source_net>.(2 + n % sources) so many connections fit in the ephemeral
 // port range.
-asio::awaitable<tcp::socket> connect_from_source(const load_options& o, int n) {
+asio::awaitable<tcp::socket> connect_from_source(const load_options& o, int n, std::uint16_t port) {
   auto ex = co_await asio::this_coro::executor;
   tcp::socket socket(ex);
   socket.open(tcp::v4());
   socket.set_option(tcp::socket::reuse_address(true));
   const auto source = asio::ip::make_address_v4(fmt::format("127.0.{}.{}", o.source_net, 2 + n % std::max(1, o.sources)));
   socket.bind({source, 0});
-  co_await socket.async_connect({asio::ip::make_address(o.host), o.port}, asio::use_awaitable);
+  co_await socket.async_connect({asio::ip::make_address(o.host), port}, asio::use_awaitable);
   socket.set_option(tcp::no_delay(true));
   co_return socket;
 }
@@ -136,9 +136,15 @@ using client = std::variant<ws_stream, sse_stream>;
 
 // Opens a client as `user`: a WebSocket handshake, or a stream request answered 200. Either way
 // the first message to read is connection_success.
+// The port user number `user` connects to.
+std::uint16_t port_of_user(const load_options& o, int user) {
+  if (o.client_ports.empty()) return o.port;
+  return o.client_ports[static_cast<std::size_t>(user) % o.client_ports.size()];
+}
+
 asio::awaitable<std::unique_ptr<client>> open_client(const load_options& o, int n, const std::string& user,
-                                                     const std::string& token) {
-  auto socket = co_await connect_from_source(o, n);
+                                                     const std::string& token, std::uint16_t port) {
+  auto socket = co_await connect_from_source(o, n, port);
   if (o.transport == transport_kind::sse) {
     auto c = std::make_unique<client>(std::in_place_type<sse_stream>, std::move(socket));
     co_await request_stream(std::get<sse_stream>(*c), o.host, fmt::format("/sse/dashboard/{}?token={}", user, token));
@@ -302,7 +308,7 @@ json::object run_handshake(const load_options& o) {
       const int i = next++;
       const auto start = steady::now();
       try {
-        auto c = co_await open_client(o, i, user_name(i), tokens[static_cast<std::size_t>(i)]);
+        auto c = co_await open_client(o, i, user_name(i), tokens[static_cast<std::size_t>(i)], o.port);
         co_await read_message(*c, buffer);  // connection_success
         latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - start).count()));
         close_client(*c);
@@ -331,7 +337,7 @@ json::object run_hold(const load_options& o) {
       const int i = next++;
       try {
         const auto user = user_name(o.first_user + i / 5);  // five per user: the contract's per-user limit
-        auto c = co_await open_client(o, i, user, mint(o, user));
+        auto c = co_await open_client(o, i, user, mint(o, user), o.port);
         co_await read_message(*c, buffer);  // connection_success: the connection is established
         held[static_cast<std::size_t>(i)] = std::move(c);
         ++opened;
@@ -378,7 +384,7 @@ json::object run_fanout(const load_options& o, bool with_slow_clients) {
       r.slow = with_slow_clients && (i % 100) < static_cast<int>(o.slow_share * 100);
       try {
         const auto user = user_name(r.user);
-        r.conn = co_await open_client(o, i, user, mint(o, user));
+        r.conn = co_await open_client(o, i, user, mint(o, user), port_of_user(o, r.user));
         co_await read_message(*r.conn, buffer);  // connection_success
         co_await subscribe(*r.conn, buffer, user);
         ++ready;

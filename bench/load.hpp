@@ -21,6 +21,9 @@ struct load_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8000;
   std::uint16_t ingest_port = 0;  // 0: the same port (the Python baseline serves ingest apart)
+  // fanout/slow: user n's clients connect to client_ports[n % size] (several instances, each
+  // with its own users); empty: `port`.
+  std::vector<std::uint16_t> client_ports;
   std::string jwt_secret;
   std::string ingest_key;
   int server_pid = 0;          // for RSS and CPU readings (hold)

@@ -73,6 +73,10 @@ TEST_CASE("bad flags stop start-up with one line and exit code 2") {
       {"--jwt-secret", secret, "--bind", "not-an-ip"},
       {"--jwt-secret", secret, "--internal-bind", "not-an-ip"},
       {"--jwt-secret", secret, "--internal-port", "65536"},
+      {"--jwt-secret", secret, "--redis-master", "mymaster"},                  // no --redis-sentinel
+      {"--jwt-secret", secret, "--redis-sentinel", "127.0.0.1:26379"},         // no --redis-master
+      {"--jwt-secret", secret, "--redis-sentinel", "127.0.0.1", "--redis-master", "m"},  // no port
+      {"--jwt-secret", secret, "--redis-min-replicas", "1"},                   // no Redis
       {"--jwt-secret", "short"},
       {},  // no key and no --dev
       {"token", "--jwt-secret", secret},  // token without --user

@@ -70,21 +70,22 @@ TEST_CASE("SSE: Last-Event-ID resumes after it, and wins over ?lastEventId=") {
   test_server srv;
   for (int i = 1; i <= 4; ++i) REQUIRE(post_events(srv, task_event("created", 1, i)).status == 202);
   sse_client c;
-  REQUIRE(c.connect(srv.port(), sse_target("1", make_token("1")) + "&lastEventId=1", {{"Last-Event-ID", "2"}}) == 200);
+  REQUIRE(c.connect(srv.port(), sse_target("1", make_token("1")) + "&lastEventId=" + srv.event_id(1),
+                    {{"Last-Event-ID", srv.event_id(2)}}) == 200);
   auto hello = c.next_json();
   CHECK(hello.at("payload").at("recovered") == json::value(true));
   const auto replay = events_until_dashboard(c);
   REQUIRE(replay.size() == 3);
-  CHECK(replay[0].id == std::optional<std::string>("3"));
-  CHECK(replay[1].id == std::optional<std::string>("4"));
+  CHECK(replay[0].id == std::optional<std::string>(srv.event_id(3)));
+  CHECK(replay[1].id == std::optional<std::string>(srv.event_id(4)));
   CHECK(replay[2].event == "dashboard_update");
 
   sse_client by_query;
-  REQUIRE(by_query.connect(srv.port(), sse_target("1", make_token("1")) + "&lastEventId=3") == 200);
+  REQUIRE(by_query.connect(srv.port(), sse_target("1", make_token("1")) + "&lastEventId=" + srv.event_id(3)) == 200);
   by_query.next_json();
   const auto rest = events_until_dashboard(by_query);
   REQUIRE(rest.size() == 2);
-  CHECK(rest[0].id == std::optional<std::string>("4"));
+  CHECK(rest[0].id == std::optional<std::string>(srv.event_id(4)));
 }
 
 TEST_CASE("SSE: refusals before the stream are plain HTTP with the error JSON") {

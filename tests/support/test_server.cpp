@@ -112,6 +112,10 @@ test_server::test_server(net::server_settings settings, protocol::jwt_settings j
     throw std::runtime_error("the test server could not reach Redis");
 }
 
+std::string test_server::event_id(std::uint64_t n) const {
+  return std::to_string((redis_ ? redis_->events().report().epoch_base : 0) + n);
+}
+
 bool wait_until_available(const core::event_store& events) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!events.available() && std::chrono::steady_clock::now() < deadline)

@@ -57,6 +57,9 @@ class test_server {
   test_server& operator=(const test_server&) = delete;
 
   std::uint16_t port() const noexcept { return port_; }
+  // A user's n-th event id as the server writes it: n in memory, above the store's epoch base in
+  // Redis mode (redis_schema.hpp), so a test reads the same against both.
+  std::string event_id(std::uint64_t n) const;
   std::string ws_target(const std::string& user, const std::string& token) const;
   net::server& server() noexcept { return gateway_.server(); }
   // Everything the server has logged so far (info and up), for tests of what reaches the log.
