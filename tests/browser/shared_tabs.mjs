@@ -157,6 +157,31 @@ try {
     await short.close();
   }
 
+  // 6. A store that lost what the page saw (an in-memory server restarted: its ids start again).
+  // The resume says recovered: false; the client drops its id, which is beyond anything the
+  // server has, so the next updates (ids 1, 2, ...) are shown rather than taken as seen.
+  const volatile = new Gateway(process.env.DH_BINARY, { secret: gw.secret, ingestKey: gw.ingestKey, inMemory: true });
+  try {
+    await volatile.start(0);
+    await volatile.post(Array.from({ length: 5 }, (_, i) => ({ action: 'created', userId: 5, task: task(600 + i, `before ${i}`, 5) })));
+    const page = await browser.newPage({ viewport: { width: 900, height: 720 } });
+    watchErrors(page, errors, expected);
+    await page.goto(`http://127.0.0.1:${volatile.port}/?transport=websocket#token=${volatile.mint('5', '1h')}`);
+    await taskCount(page, 5);
+    assert.equal(await page.evaluate(() => window.dashboardClient.lastEventId), '5');
+    assert.equal(await volatile.stop(), 0);
+    await expectState(page, 'reconnecting');
+    await volatile.start(volatile.port);
+    await expectState(page, 'connected');
+    await page.waitForFunction(() => window.dashboardClient.lastEventId === '0', null, WAIT);
+    await volatile.post([{ action: 'created', userId: 5, task: task(700, 'after the loss', 5) }]);
+    await page.waitForFunction(() => [...document.querySelectorAll('#tasks li')].some((li) => li.textContent.includes('after the loss')), null, WAIT);
+    say('an in-memory server restarted: recovered false, the client dropped its id 5 for the server\'s 0 and shows the next task (id 1)');
+    await volatile.stop();
+  } finally {
+    await volatile.close();
+  }
+
   assert.deepEqual(errors, [], 'no unexpected errors in the pages (CSP violations included)');
   gw.checkLogHoldsNoSecret();
   console.log(`shared tabs test passed:\n  ${transcript.join('\n  ')}\nscreenshots in ${shots}`);

@@ -12,12 +12,14 @@ export const CHROMIUM = { executablePath: '/usr/bin/chromium', args: ['--headles
 
 // One server's binary, keys, data directory and log, across restarts.
 export class Gateway {
-  constructor(binary, { secret, ingestKey, args = [] }) {
+  // `inMemory`: --data-dir :memory:, so a restart forgets everything (ids start again).
+  constructor(binary, { secret, ingestKey, args = [], inMemory = false }) {
     assert.ok(binary, 'set DH_BINARY to the dashboard-hub executable');
     this.binary = binary;
     this.secret = secret;
     this.ingestKey = ingestKey;
     this.args = args;
+    this.inMemory = inMemory;
     this.env = { ...process.env, DASHBOARD_JWT_SECRET: secret, DASHBOARD_INGEST_KEY: ingestKey };
     this.dataDir = mkdtempSync(join(tmpdir(), 'dh-browser-'));
     this.log = '';
@@ -31,7 +33,7 @@ export class Gateway {
 
   // Starts the binary (durable, in dataDir) on `port` (0: a free one); resolves once it listens.
   start(port = this.port) {
-    const child = spawn(this.binary, ['--port', String(port), '--bind', '127.0.0.1', '--data-dir', this.dataDir,
+    const child = spawn(this.binary, ['--port', String(port), '--bind', '127.0.0.1', '--data-dir', this.inMemory ? ':memory:' : this.dataDir,
       '--jwt-leeway', '0s', '--log-level', 'info', ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr.on('data', (chunk) => { this.log += chunk; });
     this.child = child;
