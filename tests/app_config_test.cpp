@@ -126,6 +126,32 @@ TEST_CASE("config accepts explicit values") {
   CHECK(c.jwt.leeway == 5s);
 }
 
+TEST_CASE("config: Sentinel, replicas and the internal port") {
+  const auto c = parsed(argv_of({"--jwt-secret", secret, "--redis-sentinel", "10.0.0.1:26379,[::1]:26380",
+                                 "--redis-master", "mymaster", "--redis", "redis://:pw@ignored:1/3",
+                                 "--redis-min-replicas", "2", "--redis-replica-timeout", "250ms", "--internal-port",
+                                 "9100", "--internal-bind", "0.0.0.0"}))
+                     .settings;
+  REQUIRE(c.redis_sentinels.size() == 2);
+  CHECK(c.redis_sentinels[0].host == "10.0.0.1");
+  CHECK(c.redis_sentinels[0].port == 26379);
+  CHECK(c.redis_sentinels[1].host == "::1");
+  CHECK(c.redis_sentinels[1].port == 26380);
+  CHECK(c.redis_master == "mymaster");
+  REQUIRE(c.redis.has_value());  // the credentials and db; the address comes from Sentinel
+  CHECK(c.redis->password == "pw");
+  CHECK(c.redis->db == 3);
+  CHECK(c.redis_min_replicas == 2u);
+  CHECK(c.redis_replica_timeout == 250ms);
+  CHECK(c.server.internal_port == std::optional<std::uint16_t>(9100));
+  CHECK(c.server.internal_bind == "0.0.0.0");
+
+  const auto alone = parsed(argv_of({"--jwt-secret", secret, "--redis-sentinel", "127.0.0.1:26379", "--redis-master", "m"}))
+                         .settings;
+  CHECK(alone.redis.has_value());  // Redis mode with Sentinel alone
+  CHECK_FALSE(parsed(argv_of({"--jwt-secret", secret})).settings.server.internal_port.has_value());
+}
+
 TEST_CASE("config: each bad value is one line starting with the flag name") {
   struct bad_value {
     std::string flag;
@@ -137,6 +163,14 @@ TEST_CASE("config: each bad value is one line starting with the flag name") {
       {"--port", {"--port=-1"}},
       {"--port", {"--port=80x"}},
       {"--bind", {"--bind=not-an-ip"}},
+      {"--internal-bind", {"--internal-bind=nope"}},
+      {"--internal-port", {"--internal-port=70000"}},
+      {"--redis-master", {"--redis-master=m"}},
+      {"--redis-master", {"--redis-sentinel=127.0.0.1:26379"}},
+      {"--redis-sentinel", {"--redis-sentinel=127.0.0.1", "--redis-master=m"}},
+      {"--redis-sentinel", {"--redis-sentinel=127.0.0.1:0", "--redis-master=m"}},
+      {"--redis-min-replicas", {"--redis-min-replicas=1"}},
+      {"--redis-min-replicas", {"--redis-min-replicas=-1", "--redis=redis://127.0.0.1:6379"}},
       {"--threads", {"--threads=0"}},
       {"--threads", {"--threads=many"}},
       {"--max-conns-per-user", {"--max-conns-per-user=0"}},

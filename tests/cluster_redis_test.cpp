@@ -458,6 +458,12 @@ TEST_CASE("each instance receives only the batches that reach its own sessions' 
   ids_until(one, 18);  // a has read everything up to here, and b nothing more
   CHECK(bus_events(cluster.a.port()) - a_before == 12);
   CHECK(bus_events(cluster.b.port()) - b_before == 6);
+  // One batch for both users: each instance's record holds only its own user's event.
+  REQUIRE(post_events(cluster.b, json::array{task_event("created", 1, 19), task_event("created", 2, 20)}).status == 202);
+  ids_until(one, 19);
+  ids_until(two, 20);
+  CHECK(bus_events(cluster.a.port()) - a_before == 13);
+  CHECK(bus_events(cluster.b.port()) - b_before == 7);
 }
 
 TEST_CASE("a session whose lease lapsed resumes, and gets what was routed elsewhere meanwhile from history") {

@@ -3,6 +3,8 @@
 #include "protocol/messages.hpp"
 #include "store/redis_backend.hpp"
 
+#include <fmt/format.h>
+
 namespace dh::app {
 
 backend_parts parts_of(store::redis_backend& redis) noexcept {
@@ -22,6 +24,15 @@ net::server_settings fitted_to(net::server_settings settings, const backend_part
   return settings;
 }
 
+// A session's last words before the server ends it so that its client resumes.
+core::frame reconnect_frame(std::string_view why, const core::clock& clock) {
+  return core::make_frame(protocol::encode_connection_status(protocol::connection_state::reconnecting,
+                                                             fmt::format("{}; reconnect and resume", why),
+                                                             clock.wall_now()));
+}
+
+constexpr std::uint16_t service_restart = 1012;  // RFC 6455's registry: "try again later"
+
 }  // namespace
 
 gateway::gateway(boost::asio::io_context& ioc, net::server_settings settings, protocol::jwt_verifier jwt,
@@ -34,21 +45,16 @@ gateway::gateway(boost::asio::io_context& ioc, net::server_settings settings, pr
               std::move(connection_executors)) {
   backend.bus.subscribe([this](core::bus::batch committed) { hub_.publish(std::move(committed)); },
                         [this](bool up) { hub_.bus_link(up); });
-  // 1012 (service restart): clients reconnect, resume from an id the store no longer covers and
-  // learn recovered:false, rather than keep updates that are gone.
+  // Close 1012: clients reconnect and resume, learn recovered:false from a store that no longer
+  // covers their id, or get from history what was routed elsewhere, rather than miss it.
   events_.on_history_lost([this, &clock] {
-    hub_.restart_sessions(core::make_frame(protocol::encode_connection_status(
-                              protocol::connection_state::reconnecting,
-                              "the store lost updates it had acknowledged; reconnect and resume", clock.wall_now())),
-                          1012, "store lost updates");
+    hub_.restart_sessions(reconnect_frame("the store lost updates it had acknowledged", clock), service_restart,
+                          "store lost updates");
   });
   admission_.on_lapsed([this, &clock](const std::string& user, std::uint64_t session) {
     hub_.restart_session(user, session,
-                         core::make_frame(protocol::encode_connection_status(
-                             protocol::connection_state::reconnecting,
-                             "this connection's slot lapsed and updates may have gone elsewhere; reconnect and resume",
-                             clock.wall_now())),
-                         1012, "lease lapsed");
+                         reconnect_frame("this connection's slot lapsed and updates may have gone elsewhere", clock),
+                         service_restart, "lease lapsed");
   });
 }
 

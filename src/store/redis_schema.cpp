@@ -49,15 +49,14 @@ local p, now, hist_max, hist_ttl, bus_max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], 
 local floor, known, inbox_ttl, n = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
 local base = epoch_of(p, floor, known)
 local writes = redis.call('HINCRBY', p .. 'epoch', 'w', 1)
--- A user's counter from an earlier epoch moves up to this one's base before its next id.
-local lifted = {}
+-- A user's counter from an earlier epoch (or none yet) goes on from this epoch's base.
 local function next_id(ukey)
-  if not lifted[ukey] then
-    lifted[ukey] = true
-    local e = tonumber(redis.call('HGET', ukey, 'e')) or 0
-    if e < base then redis.call('HSET', ukey, 'e', string.format('%d', base)) end
+  local id = redis.call('HINCRBY', ukey, 'e', 1)
+  if id <= base then
+    id = base + 1
+    redis.call('HSET', ukey, 'e', string.format('%d', id))
   end
-  return redis.call('HINCRBY', ukey, 'e', 1)
+  return id
 end
 
 local function split(s)
@@ -101,6 +100,7 @@ local function audience_of(owner, sets, shared, old_audience, old_owner)
 end
 
 local events, touched, order = {}, {}, {}
+local applied, reached_by = {}, {}  -- the applied events' places in `events`, and whom each reached
 for k = 0, n - 1 do
   local b = 9 + k * 9
   local action, owner, sets, shared = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
@@ -167,32 +167,70 @@ for k = 0, n - 1 do
                'd', deleted and '1' or '0', 'u', updated, 'i', id_json, 'j', task_json)
     events[#events + 1] = '{"a":1,"k":' .. cjson.encode(key) .. ',"i":' .. id_json .. ',"t":' ..
                           cjson.encode(task_json) .. ',"u":[' .. table.concat(seen_by, ',') .. ']}'
+    applied[#applied + 1] = #events
+    reached_by[#events] = reached
   end
 end
 
-local stats = {}
+local stats, stat_of = {}, {}
 for _, user in ipairs(order) do
   local s = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 't', 'e')
-  stats[#stats + 1] = '[' .. cjson.encode(user) .. ',' .. (s[1] or '0') .. ',' .. (s[2] or '0') .. ',' ..
-                      s[3] .. ',' .. s[4] .. ']'
+  stat_of[user] = '[' .. cjson.encode(user) .. ',' .. (s[1] or '0') .. ',' .. (s[2] or '0') .. ',' .. s[3] .. ',' ..
+                  s[4] .. ']'
+  stats[#stats + 1] = stat_of[user]
 end
-local record = '{"e":[' .. table.concat(events, ',') .. '],"s":[' .. table.concat(stats, ',') .. '],"w":' ..
-               string.format('%d', writes) .. ',"b":' .. string.format('%d', base) .. '}'
--- The record goes to the inbox of each instance that holds a live lease of someone it reached,
--- and nowhere else: an instance reads and decodes only what its own sessions need.
+local tail = '],"w":' .. string.format('%d', writes) .. ',"b":' .. string.format('%d', base) .. '}'
+local record = '{"e":[' .. table.concat(events, ',') .. '],"s":[' .. table.concat(stats, ',') .. tail
+
+-- Each instance that holds a live lease of a user an event reached gets, in its inbox, a record
+-- of just those events and users, and nothing else: it reads and decodes only what its own
+-- sessions need.
 local t = redis.call('TIME')
 local lease_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local routed = {}
-for _, user in ipairs(order) do
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', p .. 'conn:' .. user, lease_now, '+inf')) do
-    local instance = string.match(member, '^(.*):[^:]*$')
-    if instance and not routed[instance] then
-      routed[instance] = true
-      local inbox = p .. 'in:' .. instance
-      redis.call('XADD', inbox, 'MAXLEN', '~', bus_max, '*', 'b', record)
-      redis.call('PEXPIRE', inbox, inbox_ttl)
+local where = {}
+local function instances_of(user)
+  local list = where[user]
+  if list == nil then
+    list = {}
+    local seen = {}
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', p .. 'conn:' .. user, lease_now, '+inf')) do
+      local instance = string.match(member, '^(.*):[^:]*$')
+      if instance and not seen[instance] then
+        seen[instance] = true
+        list[#list + 1] = instance
+      end
+    end
+    where[user] = list
+  end
+  return list
+end
+local boxes, box_order = {}, {}
+for _, at in ipairs(applied) do
+  for _, user in ipairs(reached_by[at]) do
+    for _, instance in ipairs(instances_of(user)) do
+      local box = boxes[instance]
+      if box == nil then
+        box = {events = {}, last = 0, has = {}, stats = {}}
+        boxes[instance] = box
+        box_order[#box_order + 1] = instance
+      end
+      if box.last ~= at then
+        box.last = at
+        box.events[#box.events + 1] = events[at]
+      end
+      if not box.has[user] then
+        box.has[user] = true
+        box.stats[#box.stats + 1] = stat_of[user]
+      end
     end
   end
+end
+for _, instance in ipairs(box_order) do
+  local box = boxes[instance]
+  local inbox = p .. 'in:' .. instance
+  redis.call('XADD', inbox, 'MAXLEN', '~', bus_max, '*', 'b',
+             '{"e":[' .. table.concat(box.events, ',') .. '],"s":[' .. table.concat(box.stats, ',') .. tail)
+  redis.call('PEXPIRE', inbox, inbox_ttl)
 end
 return record
 )lua";
