@@ -49,14 +49,23 @@ local p, now, hist_max, hist_ttl, bus_max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], 
 local floor, known, inbox_ttl, n = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
 local base = epoch_of(p, floor, known)
 local writes = redis.call('HINCRBY', p .. 'epoch', 'w', 1)
--- A user's counter from an earlier epoch (or none yet) goes on from this epoch's base.
-local function next_id(ukey)
-  local id = redis.call('HINCRBY', ukey, 'e', 1)
-  if id <= base then
-    id = base + 1
-    redis.call('HSET', ukey, 'e', string.format('%d', id))
+-- Each user's statistics and id counter are read once a batch, changed here, and written back
+-- once at the end (a script runs alone, so nothing changes them meanwhile).
+local users = {}
+local function user_state(user)
+  local u = users[user]
+  if u == nil then
+    local s = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 'e')
+    u = {n = tonumber(s[1]) or 0, c = tonumber(s[2]) or 0, e = tonumber(s[3]) or 0}
+    users[user] = u
   end
-  return id
+  return u
+end
+-- A user's counter from an earlier epoch (or none yet) goes on from this epoch's base.
+local function next_id(u)
+  u.e = u.e + 1
+  if u.e <= base then u.e = base + 1 end
+  return u.e
 end
 
 local function split(s)
@@ -136,13 +145,10 @@ for k = 0, n - 1 do
     local seen_by = {}
     for _, user in ipairs(reached) do
       local before, after = before_set[user] == true, after_set[user] == true
-      local ukey = p .. 'u:' .. user
-      local dn = (after and 1 or 0) - (before and 1 or 0)
-      local dc = ((after and now_completed) and 1 or 0) - ((before and was_completed) and 1 or 0)
-      if dn ~= 0 then redis.call('HINCRBY', ukey, 'n', dn) end
-      if dc ~= 0 then redis.call('HINCRBY', ukey, 'c', dc) end
-      local id = next_id(ukey)
-      redis.call('HSET', ukey, 't', now)
+      local u = user_state(user)
+      u.n = u.n + (after and 1 or 0) - (before and 1 or 0)
+      u.c = u.c + ((after and now_completed) and 1 or 0) - ((before and was_completed) and 1 or 0)
+      local id = next_id(u)
       local seen = 'created'
       if not after then seen = 'deleted' elseif before then seen = 'updated' end
       local hkey = p .. 'h:' .. user
@@ -153,10 +159,9 @@ for k = 0, n - 1 do
       if type(added) == 'table' and added.err then
         local top = redis.call('XREVRANGE', hkey, '+', '-', 'COUNT', 1)
         id = tonumber(string.match(top[1][1], '^(%d+)')) + 1
-        redis.call('HSET', ukey, 'e', string.format('%d', id))
+        u.e = id
         redis.call('XADD', hkey, 'MAXLEN', hist_max, string.format('%d-0', id), 'at', now, 'p', payload)
       end
-      redis.call('PEXPIRE', hkey, hist_ttl)
       seen_by[#seen_by + 1] = '[' .. cjson.encode(user) .. ',' .. string.format('%d', id) .. ',"' .. seen .. '"]'
       if not touched[user] then
         touched[user] = true
@@ -174,9 +179,11 @@ end
 
 local stats, stat_of = {}, {}
 for _, user in ipairs(order) do
-  local s = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 't', 'e')
-  stat_of[user] = '[' .. cjson.encode(user) .. ',' .. (s[1] or '0') .. ',' .. (s[2] or '0') .. ',' .. s[3] .. ',' ..
-                  s[4] .. ']'
+  local u = users[user]
+  local n, c, e = string.format('%d', u.n), string.format('%d', u.c), string.format('%d', u.e)
+  redis.call('HSET', p .. 'u:' .. user, 'n', n, 'c', c, 't', now, 'e', e)
+  redis.call('PEXPIRE', p .. 'h:' .. user, hist_ttl)
+  stat_of[user] = '[' .. cjson.encode(user) .. ',' .. n .. ',' .. c .. ',' .. now .. ',' .. e .. ']'
   stats[#stats + 1] = stat_of[user]
 end
 local tail = '],"w":' .. string.format('%d', writes) .. ',"b":' .. string.format('%d', base) .. '}'
