@@ -70,6 +70,11 @@ void redis_admission::on_lapsed(std::function<void(const std::string&, std::uint
   lapsed_ = std::move(fn);
 }
 
+asio::awaitable<void> redis_admission::load_scripts(redis_client& client) const {
+  co_await acquire_.load(client);
+  co_await renew_.load(client);
+}
+
 void redis_admission::start() {
   asio::co_spawn(redis_.executor(), renew_loop(), log_if_failed(log_, "redis lease renewal"));
 }

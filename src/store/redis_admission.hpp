@@ -34,6 +34,8 @@ class redis_admission final : public core::admission {
 
   // Renews every held lease each third of the TTL, on the client's executor, until it stops.
   void start();
+  // Loads the lease scripts; part of the command client's setup step, like the store's.
+  boost::asio::awaitable<void> load_scripts(redis_client& client) const;
 
  private:
   boost::asio::awaitable<void> renew_loop();

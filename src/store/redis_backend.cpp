@@ -30,6 +30,7 @@ redis_backend::redis_backend(redis_settings settings, core::admission_settings a
       admission_(commands_, admission, {settings.store.prefix, instance_, settings.lease_ttl}, log) {
   commands_.on_setup([this](redis_client& c) -> asio::awaitable<void> {
     co_await events_.set_up(c);
+    co_await admission_.load_scripts(c);
     // A failover that left the bus reader on the old master (now a replica, reading late) moves
     // it too, and its sessions hear the bus go and come back.
     if (sentinel_) reader_.leave_unless_at(c.endpoint());
