@@ -21,6 +21,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -89,11 +90,20 @@ stream_outcome stream_through(std::uint16_t port, const std::string& ws_target,
         // reference client does.
         out.close_codes.push_back(live->close_code());
         ++reconnects;
-        live = std::make_unique<ws_client>();
-        if (!live->connect(port, ws_target + "&lastEventId=" + std::to_string(last_id))) break;
-        const auto hello = json::parse(*live->read_text(10s)).as_object();
-        if (type_of(hello) != "connection_success") break;
-        out.resumes.push_back(hello.at("payload").at("recovered").as_bool());
+        // Like the reference client: a refused attempt (the instance may still be reconnecting
+        // to Redis) is tried again after a pause, a bounded number of times.
+        std::optional<json::object> hello;
+        for (int attempt = 0; attempt < 40 && !hello; ++attempt) {
+          live = std::make_unique<ws_client>();
+          if (live->connect(port, ws_target + "&lastEventId=" + std::to_string(last_id))) {
+            const auto first = live->read_text(10s);
+            if (first && type_of(json::parse(*first).as_object()) == "connection_success")
+              hello = json::parse(*first).as_object();
+          }
+          if (!hello) std::this_thread::sleep_for(250ms);
+        }
+        if (!hello) break;
+        out.resumes.push_back(hello->at("payload").at("recovered").as_bool());
         live->send_json({{"type", "subscribe_dashboard"}, {"payload", {{"userId", 1}}}});
         continue;
       }

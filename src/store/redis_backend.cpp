@@ -35,6 +35,9 @@ redis_backend::redis_backend(redis_settings settings, core::admission_settings a
     // it too, and its sessions hear the bus go and come back.
     if (sentinel_) reader_.leave_unless_at(c.endpoint());
   });
+  commands_.on_state([this](bool up) {
+    if (up) events_.connected();
+  });
   if (sentinel_) {
     commands_.on_locate([this] { return sentinel_->locate(); });
     reader_.on_locate([this] { return sentinel_->locate(); });

@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <limits>
+#include <utility>
 
 namespace dh::store {
 
@@ -78,6 +79,12 @@ asio::awaitable<void> redis_event_store::set_up(redis_client& client) {
   co_await read_persistence(client);
 }
 
+void redis_event_store::connected() {
+  if (!std::exchange(history_lost_pending_, false)) return;
+  std::lock_guard lock(history_lost_mutex_);
+  if (history_lost_) history_lost_();
+}
+
 void redis_event_store::on_history_lost(std::function<void()> fn) {
   std::lock_guard lock(history_lost_mutex_);
   history_lost_ = std::move(fn);
@@ -100,8 +107,7 @@ asio::awaitable<void> redis_event_store::enter_epoch(redis_client& client) {
   // the store no longer has, so they resume and hear recovered:false.
   if (known != 0 && number != known) {
     log_.warn("redis store: epoch {} replaced epoch {} while this instance was away; its sessions resume", number, known);
-    std::lock_guard lock(history_lost_mutex_);
-    if (history_lost_) history_lost_();
+    history_lost_pending_ = true;  // told once the connection is up, so the sessions can come back at once
   }
   if (started == 0) {
     log_.info("redis store: epoch {} (ids above {}), {} batches applied", number, base, writes);

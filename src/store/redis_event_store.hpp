@@ -43,6 +43,9 @@ class redis_event_store final : public core::event_store {
   // scripts, enters the store's epoch (starting a new one if Redis lost writes this instance
   // saw) and reads what Redis's persistence settings make of a 202.
   boost::asio::awaitable<void> set_up(redis_client& client);
+  // The command connection is up after set_up(): sessions hear of a loss set_up() found now,
+  // when their reconnects can be admitted. On the client's executor.
+  void connected();
 
   boost::asio::awaitable<std::shared_ptr<const core::apply_result>> apply(std::vector<protocol::task_event> events,
                                                                           core::wall_time now) override;
@@ -67,6 +70,7 @@ class redis_event_store final : public core::event_store {
   redis_script history_;
   redis_script stats_;
   redis_script epoch_script_;
+  bool history_lost_pending_ = false;  // the client's executor only
   std::mutex history_lost_mutex_;
   std::function<void()> history_lost_;
   mutable std::mutex durability_mutex_;
