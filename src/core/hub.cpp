@@ -389,6 +389,11 @@ void hub::bus_link(bool up) {
   });
 }
 
+void hub::close_everyone(const frame& last_frame, std::uint16_t code, const std::string& reason) {
+  for (auto& [user, state] : users_)
+    for (auto& m : state->members) m.out->set_close_request({code, last_frame, reason, server_message::connection_status});
+}
+
 void hub::restart_session(const std::string& user, std::uint64_t session_id, frame last_frame, std::uint16_t code,
                           std::string reason) {
   asio::post(strand_, [this, user, session_id, last_frame = std::move(last_frame), code, reason = std::move(reason)] {
@@ -399,16 +404,14 @@ void hub::restart_session(const std::string& user, std::uint64_t session_id, fra
 
 void hub::restart_sessions(frame last_frame, std::uint16_t code, std::string reason) {
   asio::post(strand_, [this, last_frame = std::move(last_frame), code, reason = std::move(reason)] {
-    for (auto& [user, state] : users_)
-      for (auto& m : state->members) m.out->set_close_request({code, last_frame, reason, server_message::connection_status});
+    close_everyone(last_frame, code, reason);
   });
 }
 
 void hub::shut_down(frame last_frame, std::uint16_t code) {
   asio::post(strand_, [this, last_frame = std::move(last_frame), code] {
     shutting_down_ = true;
-    for (auto& [user, state] : users_)
-      for (auto& m : state->members) m.out->set_close_request({code, last_frame, "server shutting down", server_message::connection_status});
+    close_everyone(last_frame, code, "server shutting down");
   });
 }
 

@@ -121,6 +121,8 @@ class hub {
   void send_window(const std::string& user, member& m, const std::vector<task_update>& items,
                    const tagged_frames& frames);
   void push(const std::string& user, member& m, frame f, frame_tag tag);
+  // Asks every session to send `last_frame` and close with `code`. Hub strand only.
+  void close_everyone(const frame& last_frame, std::uint16_t code, const std::string& reason);
   void slow_consumer(const std::string& user, member& m, std::string_view why);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;

@@ -119,10 +119,7 @@ void redis_bus::deliver(const redis_reply& entry) {
   for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
     if (fields[i].text != "b") continue;
     try {
-      redis_schema::batch_epoch applied_in;
-      auto batch = std::make_shared<const core::apply_result>(redis_schema::decode_batch(fields[i + 1].text, &applied_in));
-      epoch_.saw(applied_in);
-      subscriber_(std::move(batch));
+      subscriber_(std::make_shared<const core::apply_result>(decode_watched(fields[i + 1].text, epoch_)));
     } catch (const core::store_error& e) {
       // Another version's record, or a bug: skipped so the bus does not stall; clients that
       // resume with lastEventId still get these events from history.

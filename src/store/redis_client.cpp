@@ -97,10 +97,7 @@ void redis_client::on_reply(redisAsyncContext* c, void* reply, void* privdata) {
   // server, so it is dropped (never from inside hiredis) and the next connect asks where to go.
   if (auto* self = static_cast<redis_client*>(c->data); self != nullptr && is_error(decoded, "READONLY")) {
     asio::post(self->executor_, [self, c] {
-      if (self->context_ != c) return;
-      self->log_.warn("redis {}: {} is a replica now; reconnecting to the master", self->name_, self->endpoint_.describe());
-      self->drop();
-      self->signal_.cancel();
+      if (self->context_ == c) self->leave("it is a replica now; reconnecting to the master");
     });
   }
   complete(std::move(pending->done), std::exception_ptr(), std::move(decoded));
@@ -211,10 +208,14 @@ void redis_client::stop() {
 void redis_client::leave_unless_at(const redis_endpoint& endpoint) {
   asio::post(executor_, [this, host = endpoint.host, port = endpoint.port] {
     if (context_ == nullptr || (endpoint_.host == host && endpoint_.port == port)) return;
-    log_.warn("redis {}: the master moved to {}:{}; leaving {}", name_, host, port, endpoint_.describe());
-    drop();
-    signal_.cancel();
+    leave(fmt::format("the master moved to {}:{}", host, port));
   });
+}
+
+void redis_client::leave(std::string_view why) {
+  log_.warn("redis {}: leaving {}: {}", name_, endpoint_.describe(), why);
+  drop();
+  signal_.cancel();  // the supervisor notices and connects again, asking where to go
 }
 
 asio::awaitable<void> redis_client::wait_up() {

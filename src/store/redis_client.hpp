@@ -106,6 +106,7 @@ class redis_client {
   boost::asio::awaitable<redis_reply> send(std::vector<std::string> args, bool require_up);
   void set_up(bool up);
   void drop();  // frees the context; its pending commands fail
+  void leave(std::string_view why);  // drops a connection to the wrong server and reconnects
   std::chrono::milliseconds next_delay(unsigned attempt);
 
   static void on_connect(const redisAsyncContext* c, int status);

@@ -37,4 +37,12 @@ class redis_epoch_watch {
   std::atomic<std::uint64_t> number_{0};
 };
 
+// A batch record decoded (redis_schema::decode_batch), its epoch figures noted in `watch`.
+inline core::apply_result decode_watched(std::string_view record, redis_epoch_watch& watch) {
+  redis_schema::batch_epoch applied_in;
+  auto batch = redis_schema::decode_batch(record, &applied_in);
+  watch.saw(applied_in);
+  return batch;
+}
+
 }  // namespace dh::store

@@ -93,7 +93,7 @@ void redis_event_store::on_history_lost(std::function<void()> fn) {
 asio::awaitable<void> redis_event_store::enter_epoch(redis_client& client) {
   const auto seen = epoch_.writes_seen();
   const auto known = epoch_.number();
-  std::vector<std::string> args{settings_.prefix, std::to_string(seen), std::to_string(epoch_.number())};
+  std::vector<std::string> args{settings_.prefix, std::to_string(seen), std::to_string(known)};
   const auto reply = co_await epoch_script_.run_while_connecting(client, {}, std::move(args));
   expect_no_error(reply, "epoch script");
   if (reply.elements.size() != 5) throw core::store_error("redis epoch script: malformed reply");
@@ -188,9 +188,7 @@ asio::awaitable<std::shared_ptr<const core::apply_result>> redis_event_store::ap
   const auto reply = co_await apply_.run(redis_, std::move(no_keys), std::move(args));
   expect_no_error(reply, "apply script");
   if (reply.type != redis_reply::kind::string) throw core::store_error("redis apply script: no batch record returned");
-  redis_schema::batch_epoch applied_in;
-  auto result = std::make_shared<const core::apply_result>(redis_schema::decode_batch(reply.text, &applied_in));
-  epoch_.saw(applied_in);
+  auto result = std::make_shared<const core::apply_result>(decode_watched(reply.text, epoch_));
   co_await confirm_on_replicas();
   co_return result;
 }

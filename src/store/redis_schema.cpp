@@ -343,8 +343,6 @@ return missing
 std::string inbox_key(std::string_view prefix, std::string_view instance) {
   return fmt::format("{}in:{}", prefix, instance);
 }
-std::string epoch_key(std::string_view prefix) { return fmt::format("{}epoch", prefix); }
-std::string user_key(std::string_view prefix, std::string_view user) { return fmt::format("{}u:{}", prefix, user); }
 std::string lease_key(std::string_view prefix, std::string_view user) { return fmt::format("{}conn:{}", prefix, user); }
 
 std::string sortable_time(std::chrono::system_clock::time_point t) {

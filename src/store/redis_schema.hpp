@@ -30,8 +30,6 @@ namespace dh::store::redis_schema {
 // replicated primary), not Redis Cluster; and Redis must not evict (maxmemory-policy noeviction,
 // its default), as a script is not rolled back if a command in it fails half-way.
 std::string inbox_key(std::string_view prefix, std::string_view instance);
-std::string epoch_key(std::string_view prefix);
-std::string user_key(std::string_view prefix, std::string_view user);
 std::string lease_key(std::string_view prefix, std::string_view user);
 
 // Epochs: ids only grow, even when Redis loses writes. Every id of an epoch is above the epoch's
