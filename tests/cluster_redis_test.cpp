@@ -7,6 +7,7 @@
 #include "support/test_server.hpp"
 #include "support/ws_client.hpp"
 #include "support/paths.hpp"
+#include "store/redis_schema.hpp"
 
 #include <doctest/doctest.h>
 
@@ -401,7 +402,7 @@ TEST_CASE("a Redis restored from an older snapshot: the writes it lost are notic
 
   redis.stop();
   redis.start();  // loads the snapshot: tasks 3 and 4 and their ids are gone from Redis
-  CHECK(redis_cli(redis.port(), {"HEXISTS", prefix + "t:4", "o"}) == std::vector<std::string>{"0"});
+  CHECK(redis_cli(redis.port(), {"EXISTS", prefix + "ts:4"}) == std::vector<std::string>{"0"});
   expect_restart(live);
   REQUIRE(wait_ready(a.port()));
   REQUIRE(log_shows(a, "Redis lost writes"));
@@ -478,13 +479,52 @@ TEST_CASE("a session whose lease lapsed resumes, and gets what was routed elsewh
   REQUIRE(post_events(a, task_event("created", 1, 1)).status == 202);
   const auto seen = ids_until(live, 1);
 
-  // As if the lease had lapsed (an instance cut off from Redis for longer than the TTL): batches
-  // for user 1 no longer come to this instance until the renewal notices.
-  REQUIRE(redis_cli(redis.port(), {"DEL", prefix + "conn:1"}) == std::vector<std::string>{"1"});
+  // As if the lease had lapsed (an instance cut off from Redis for longer than the TTL): the
+  // lease and the route built from it are gone, so batches for user 1 no longer come to this
+  // instance until the renewal notices.
+  REQUIRE(redis_cli(redis.port(), {"DEL", prefix + "conn:1", prefix + "r:1"}) == std::vector<std::string>{"2"});
   REQUIRE(post_events(a, task_event("created", 1, 2)).status == 202);
   expect_restart(live);
   CHECK(log_shows(a, "connection leases had lapsed"));
   const auto [recovered, replayed] = resume(a, "1", seen.back());
   CHECK(recovered);
   CHECK(replayed == std::vector<std::int64_t>{2});
+}
+
+TEST_CASE("a Redis holding an earlier version's keys: tasks, statistics and history carry over into the new layout") {
+  redis_server redis;
+  const auto prefix = fresh_prefix();
+  // As the version before the string layout left them (redis_schema.hpp): hashes t: and u:,
+  // history entries holding the whole payload, and an epoch without the l field.
+  const std::string base = "1700000000000000";
+  const auto now_ms = std::to_string(redis_time_ms(redis.port()));
+  const auto created_at = dh::store::redis_schema::sortable_time(std::chrono::system_clock::now() - 1h);
+  redis_cli(redis.port(), {"HSET", prefix + "epoch", "b", base, "w", "5", "n", "1", "s", now_ms});
+  redis_cli(redis.port(), {"HSET", prefix + "t:7", "o", "1", "a", "1", "c", "0", "d", "0", "u", created_at});
+  redis_cli(redis.port(), {"HSET", prefix + "u:1", "n", "1", "c", "0", "t", now_ms, "e", "1700000000000003"});
+  redis_cli(redis.port(), {"XADD", prefix + "h:1", "1700000000000003-0", "at", now_ms, "p",
+                           R"({"taskId":7,"action":"created","task":{"id":7,"title":"old"}})"});
+
+  test_server srv(redis_test_settings(redis.url(), prefix));
+  const auto dashboard = dashboard_of(srv.port(), "1");
+  CHECK(dashboard.at("totalTasks") == json::value(1));
+  CHECK(dashboard.at("lastEventId") == json::value("1700000000000003"));
+  const auto [recovered, replayed] = resume(srv, "1", 1700000000000002);
+  CHECK(recovered);
+  CHECK(replayed == std::vector<std::int64_t>{7});
+
+  // The stored task is found: the owner sees an update (not a creation), with the next id.
+  ws_client live;
+  open_session(live, srv, "1");
+  subscribe(live, {{"userId", 1}});
+  REQUIRE(post_events(srv, task_event("updated", 1, 7, true)).status == 202);
+  const auto update = read_until(live, [](const json::object& m) { return is_task_update(m, 7); }).back();
+  CHECK(update.at("payload").at("action") == json::value("updated"));
+  CHECK(update.at("id") == json::value("1700000000000004"));
+  const auto after = dashboard_of(srv.port(), "1");
+  CHECK(after.at("totalTasks") == json::value(1));
+  CHECK(after.at("completedTasks") == json::value(1));
+  // Rewritten in the new layout, the old keys gone.
+  CHECK(redis_cli(redis.port(), {"EXISTS", prefix + "t:7", prefix + "u:1"}) == std::vector<std::string>{"0"});
+  CHECK(redis_cli(redis.port(), {"EXISTS", prefix + "ts:7", prefix + "us:1"}) == std::vector<std::string>{"2"});
 }

@@ -25,20 +25,26 @@ redis_admission::redis_admission(redis_client& redis, core::admission_settings l
       leases_(std::move(leases)),
       log_(log),
       acquire_(redis_schema::lease_acquire_script),
-      renew_(redis_schema::lease_renew_script) {}
+      renew_(redis_schema::lease_renew_script),
+      release_(redis_schema::lease_release_script) {}
 
 std::string redis_admission::member(std::uint64_t session) const {
   return fmt::format("{}:{}", leases_.instance, session);
+}
+
+std::vector<std::string> redis_admission::keys_of(const std::string& user) const {
+  return {redis_schema::lease_key(leases_.prefix, user), redis_schema::route_key(leases_.prefix, user)};
+}
+
+std::vector<std::string> redis_admission::acquire_args(std::uint64_t session) const {
+  return {member(session), std::to_string(limits_.max_per_user), std::to_string(leases_.ttl.count())};
 }
 
 asio::awaitable<bool> redis_admission::acquire(std::string user, std::uint64_t session) {
   const auto deadline = std::chrono::steady_clock::now() + limits_.wait;
   asio::steady_timer pause(co_await asio::this_coro::executor);
   for (;;) {
-    std::vector<std::string> keys{redis_schema::lease_key(leases_.prefix, user)};
-    std::vector<std::string> args{member(session), std::to_string(limits_.max_per_user),
-                                  std::to_string(leases_.ttl.count())};
-    auto reply = co_await acquire_.run(redis_, std::move(keys), std::move(args));
+    auto reply = co_await acquire_.run(redis_, keys_of(user), acquire_args(session));
     if (reply.is_error()) throw core::store_error("redis lease acquire: " + reply.text);
     if (reply.integer == 1) {
       std::lock_guard lock(mutex_);
@@ -58,10 +64,10 @@ void redis_admission::release(std::string user, std::uint64_t session) {
     if (held_.erase(session) == 0) return;
   }
   asio::co_spawn(
-      redis_.executor(),
-      redis_.command({"ZREM", redis_schema::lease_key(leases_.prefix, user), member(session)}),
-      [this, user](std::exception_ptr e, redis_reply) {
-        if (e) log_.debug("redis: releasing a lease of user={} failed; it lapses within the TTL", user);
+      redis_.executor(), release_.run(redis_, keys_of(user), {member(session)}),
+      [this, user](std::exception_ptr e, redis_reply reply) {
+        if (e || reply.is_error())
+          log_.debug("redis: releasing a lease of user={} failed; it lapses within the TTL", user);
       });
 }
 
@@ -73,6 +79,7 @@ void redis_admission::on_lapsed(std::function<void(const std::string&, std::uint
 asio::awaitable<void> redis_admission::load_scripts(redis_client& client) const {
   co_await acquire_.load(client);
   co_await renew_.load(client);
+  co_await release_.load(client);
 }
 
 void redis_admission::start() {
@@ -105,6 +112,7 @@ asio::awaitable<void> redis_admission::renew_held() {
     std::vector<std::string> args{std::to_string(leases_.ttl.count())};
     for (std::size_t i = at; i < end; ++i) {
       args.push_back(redis_schema::lease_key(leases_.prefix, snapshot[i].second));
+      args.push_back(redis_schema::route_key(leases_.prefix, snapshot[i].second));
       args.push_back(member(snapshot[i].first));
     }
     std::vector<std::string> no_keys;
@@ -126,10 +134,7 @@ asio::awaitable<void> redis_admission::renew_held() {
       if (!held_.contains(session)) continue;
     }
     ++lapsed;
-    std::vector<std::string> keys{redis_schema::lease_key(leases_.prefix, user)};
-    std::vector<std::string> args{member(session), std::to_string(limits_.max_per_user),
-                                  std::to_string(leases_.ttl.count())};
-    auto reply = co_await acquire_.run(redis_, std::move(keys), std::move(args));
+    auto reply = co_await acquire_.run(redis_, keys_of(user), acquire_args(session));
     if (reply.is_error() || reply.integer != 1) ++lost;
     std::lock_guard lock(mutex_);
     if (lapsed_) lapsed_(user, session);

@@ -41,6 +41,8 @@ class redis_admission final : public core::admission {
   boost::asio::awaitable<void> renew_loop();
   boost::asio::awaitable<void> renew_held();
   std::string member(std::uint64_t session) const;
+  std::vector<std::string> keys_of(const std::string& user) const;  // the lease key and the route key
+  std::vector<std::string> acquire_args(std::uint64_t session) const;
 
   redis_client& redis_;
   core::admission_settings limits_;
@@ -48,6 +50,7 @@ class redis_admission final : public core::admission {
   const core::logger& log_;
   redis_script acquire_;
   redis_script renew_;
+  redis_script release_;
   std::mutex mutex_;  // guards held_; acquire and release come from every connection thread
   std::unordered_map<std::uint64_t, std::string> held_;  // session → user
   std::function<void(const std::string&, std::uint64_t)> lapsed_;  // guarded by mutex_

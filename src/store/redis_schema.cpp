@@ -2,11 +2,11 @@
 
 #include "protocol/strict_json.hpp"
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdint>
 
 namespace dh::store::redis_schema {
@@ -14,19 +14,25 @@ namespace dh::store::redis_schema {
 namespace json = boost::json;
 
 namespace {
-
 // The store's epoch, shared by the scripts that give out or read ids. Ids of an epoch are above
 // its base, the epoch's start in ms times 1000, so the first id after a loss is above every id
 // given before it (unless one user had 1,000 events a millisecond since the last epoch began).
 // A new epoch starts when there is none (a new or emptied Redis) or when Redis has counted fewer
 // writes than the caller has seen (a snapshot older than the last writes, or a failover that lost
 // some): the counter then continues from the caller's figure, so it only grows.
+// Its field l says whether keys in the layout of an earlier version (hashes t: and u:) may exist:
+// set when the epoch was written by such a version or when none exists but that version's bus
+// does. Only then does apply look for them.
 constexpr std::string_view epoch_lua = R"lua(
 local function epoch_of(p, floor, known)
   local ekey = p .. 'epoch'
-  local e = redis.call('HMGET', ekey, 'b', 'w', 'n')
-  local base, writes, number = tonumber(e[1]), tonumber(e[2]) or 0, tonumber(e[3]) or 0
-  if base ~= nil and writes >= floor then return base, number, 0 end
+  local e = redis.call('HMGET', ekey, 'b', 'w', 'n', 'l')
+  local base, writes, number, legacy = tonumber(e[1]), tonumber(e[2]) or 0, tonumber(e[3]) or 0, e[4]
+  if legacy == false then
+    if base ~= nil or redis.call('EXISTS', p .. 'bus') == 1 then legacy = '1' else legacy = '0' end
+    redis.call('HSET', ekey, 'l', legacy)
+  end
+  if base ~= nil and writes >= floor then return base, number, 0, legacy == '1' end
   local why = 1
   if base ~= nil then why = 2 end
   local t = redis.call('TIME')
@@ -38,34 +44,35 @@ local function epoch_of(p, floor, known)
   if number < known then number = known end
   number = number + 1
   redis.call('HSET', ekey, 'b', string.format('%d', fresh), 'w', string.format('%d', writes), 'n', number, 's', now)
-  return fresh, number, why
+  return fresh, number, why, legacy == '1'
 end
 )lua";
 
 // The task rules (core::task_model::plan) as one Redis transaction. core_task_rules_test runs the
 // same table of cases against both, so the two definitions cannot drift apart.
+// Written for Redis's cost model: a redis.call costs far more than the lookup it makes, and every
+// string Lua builds is hashed and interned. So keys are read and written in runs (MGET, MSET), a
+// batch takes the task rules in one pass and the counters in a second, and the texts it returns
+// are lists of parts joined once, never grown by concatenation.
 constexpr std::string_view apply_lua = R"lua(
 local p, now, hist_max, hist_ttl, bus_max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local floor, known, inbox_ttl, n = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
-local base = epoch_of(p, floor, known)
+local base, _, _, legacy = epoch_of(p, floor, known)
 local writes = redis.call('HINCRBY', p .. 'epoch', 'w', 1)
--- Each user's statistics and id counter are read once a batch, changed here, and written back
--- once at the end (a script runs alone, so nothing changes them meanwhile).
-local users = {}
-local function user_state(user)
-  local u = users[user]
-  if u == nil then
-    local s = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 'e')
-    u = {n = tonumber(s[1]) or 0, c = tonumber(s[2]) or 0, e = tonumber(s[3]) or 0}
-    users[user] = u
+
+local chunk = 500  -- keys per MGET or MSET: unpack's limit is in the thousands
+local function read_all(names)
+  local out = {}
+  for i = 1, #names, chunk do
+    local part = redis.call('MGET', unpack(names, i, math.min(#names, i + chunk - 1)))
+    for j = 1, #part do out[i + j - 1] = part[j] end
   end
-  return u
+  return out
 end
--- A user's counter from an earlier epoch (or none yet) goes on from this epoch's base.
-local function next_id(u)
-  u.e = u.e + 1
-  if u.e <= base then u.e = base + 1 end
-  return u.e
+local function write_all(list)
+  for i = 1, #list, 2 * chunk do
+    redis.call('MSET', unpack(list, i, math.min(#list, i + 2 * chunk - 1)))
+  end
 end
 
 local function split(s)
@@ -82,6 +89,7 @@ local function bytewise(a, b)
   return #a < #b
 end
 local function sorted_unique(list)
+  if #list < 2 then return list end
   table.sort(list, bytewise)
   local out = {}
   for _, v in ipairs(list) do
@@ -98,6 +106,7 @@ end
 local function audience_of(owner, sets, shared, old_audience, old_owner)
   local list = {}
   if sets == '1' or old_audience == nil then
+    if shared == '' then return {owner} end
     list = split(shared)
   else
     for _, u in ipairs(old_audience) do
@@ -108,123 +117,218 @@ local function audience_of(owner, sets, shared, old_audience, old_owner)
   return sorted_unique(list)
 end
 
-local events, touched, order = {}, {}, {}
-local applied, reached_by = {}, {}  -- the applied events' places in `events`, and whom each reached
+-- Each task's state, one string: "<updatedAt> <completed><deleted> <owner> <audience>".
+local tasks, task_keys = {}, {}
+do
+  local names, seen = {}, {}
+  for k = 0, n - 1 do
+    local key = ARGV[9 + k * 9 + 5]
+    if not seen[key] then
+      seen[key] = true
+      task_keys[#task_keys + 1] = key
+      names[#names + 1] = p .. 'ts:' .. key
+    end
+  end
+  local found = read_all(names)
+  for i, key in ipairs(task_keys) do
+    if found[i] then
+      local u, c, d, o, a = string.match(found[i], '^(%d+) (%d)(%d) (%S+) (%S*)$')
+      tasks[key] = {u = u, c = c, d = d, o = o, a = a}
+    elseif legacy then
+      -- Kept by an earlier version: read once, rewritten below in this layout.
+      local old = redis.call('HMGET', p .. 't:' .. key, 'o', 'a', 'c', 'd', 'u')
+      if old[1] then tasks[key] = {o = old[1], a = old[2], c = old[3], d = old[4], u = old[5], legacy = true} end
+    end
+  end
+end
+
+-- First pass: the task rules, which need only the tasks' states. Who each event reaches, and
+-- whether each of them saw the task before and sees it after.
+local plans, users, user_order, nobody = {}, {}, {}, {}
 for k = 0, n - 1 do
   local b = 9 + k * 9
   local action, owner, sets, shared = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
   local key, id_json, task_json, completed, updated = ARGV[b + 5], ARGV[b + 6], ARGV[b + 7], ARGV[b + 8], ARGV[b + 9]
-  local tkey = p .. 't:' .. key
-  local old = redis.call('HMGET', tkey, 'o', 'a', 'c', 'd', 'u')
-  local exists = old[1] ~= false
-  if exists and updated < old[5] then
+  local old = tasks[key]
+  if old and updated < old.u then
     -- Last writer wins by updatedAt: an older event changes nothing.
-    events[#events + 1] = '{"a":0,"k":' .. cjson.encode(key) .. ',"i":' .. id_json .. '}'
+    plans[#plans + 1] = {id_json = id_json}
   else
-    local visible = exists and old[4] == '0'
-    local old_audience = nil
-    if visible then old_audience = split(old[2]) end
+    local visible = old ~= nil and old.d == '0'
     local deleted = action == 'deleted'
     local now_completed = (not deleted) and completed == '1'
-    local was_completed = visible and old[3] == '1'
-    local audience = {}
-    if not deleted then audience = audience_of(owner, sets, shared, old_audience, old[1]) end
-
-    -- Everyone who saw it before or sees it now hears about it, each with their own view.
-    local reached = {}
-    if visible then
-      for _, u in ipairs(old_audience) do reached[#reached + 1] = u end
-    elseif deleted then
-      reached = audience_of(owner, '1', shared, nil, nil)
+    local was_completed = visible and old.c == '1'
+    local audience, reached, before_set, after_set
+    if not visible and not deleted and shared == '' then
+      -- The common case, a new task of one user, without the sets and sorting below.
+      audience, before_set, after_set = {owner}, nobody, {[owner] = true}
+      reached = audience
+    else
+      local old_audience = nil
+      if visible then old_audience = split(old.a) end
+      audience = {}
+      if not deleted then audience = audience_of(owner, sets, shared, old_audience, old and old.o) end
+      -- Everyone who saw it before or sees it now hears about it, each with their own view.
+      reached = {}
+      if visible then
+        for _, u in ipairs(old_audience) do reached[#reached + 1] = u end
+      elseif deleted then
+        reached = audience_of(owner, '1', shared, nil, nil)
+      end
+      for _, u in ipairs(audience) do reached[#reached + 1] = u end
+      reached = sorted_unique(reached)
+      before_set, after_set = nobody, set_of(audience)
+      if visible then before_set = set_of(old_audience) end
     end
-    for _, u in ipairs(audience) do reached[#reached + 1] = u end
-    reached = sorted_unique(reached)
-
-    local before_set, after_set = {}, set_of(audience)
-    if visible then before_set = set_of(old_audience) end
-    local seen_by = {}
     for _, user in ipairs(reached) do
-      local before, after = before_set[user] == true, after_set[user] == true
-      local u = user_state(user)
-      u.n = u.n + (after and 1 or 0) - (before and 1 or 0)
-      u.c = u.c + ((after and now_completed) and 1 or 0) - ((before and was_completed) and 1 or 0)
-      local id = next_id(u)
-      local seen = 'created'
-      if not after then seen = 'deleted' elseif before then seen = 'updated' end
-      local hkey = p .. 'h:' .. user
-      local payload = '{"taskId":' .. id_json .. ',"action":"' .. seen .. '","task":' .. task_json .. '}'
-      -- A script is not rolled back when a command fails, so the one that could (the counter
-      -- behind a history that outlived it) is made to succeed: ids continue after the history.
-      local added = redis.pcall('XADD', hkey, 'MAXLEN', hist_max, string.format('%d-0', id), 'at', now, 'p', payload)
-      if type(added) == 'table' and added.err then
-        local top = redis.call('XREVRANGE', hkey, '+', '-', 'COUNT', 1)
-        id = tonumber(string.match(top[1][1], '^(%d+)')) + 1
-        u.e = id
-        redis.call('XADD', hkey, 'MAXLEN', hist_max, string.format('%d-0', id), 'at', now, 'p', payload)
-      end
-      seen_by[#seen_by + 1] = '[' .. cjson.encode(user) .. ',' .. string.format('%d', id) .. ',"' .. seen .. '"]'
-      if not touched[user] then
-        touched[user] = true
-        order[#order + 1] = user
+      if not users[user] then
+        users[user] = true
+        user_order[#user_order + 1] = user
       end
     end
-    redis.call('HSET', tkey, 'o', owner, 'a', table.concat(audience, ','), 'c', now_completed and '1' or '0',
-               'd', deleted and '1' or '0', 'u', updated, 'i', id_json, 'j', task_json)
-    events[#events + 1] = '{"a":1,"k":' .. cjson.encode(key) .. ',"i":' .. id_json .. ',"t":' ..
-                          cjson.encode(task_json) .. ',"u":[' .. table.concat(seen_by, ',') .. ']}'
-    applied[#applied + 1] = #events
-    reached_by[#events] = reached
+    local state = old or {}
+    state.o, state.a, state.u = owner, table.concat(audience, ','), updated
+    state.c, state.d, state.dirty = now_completed and '1' or '0', deleted and '1' or '0', true
+    tasks[key] = state
+    plans[#plans + 1] = {id_json = id_json, task_json = task_json, reached = reached, before = before_set,
+                         after = after_set, now_completed = now_completed, was_completed = was_completed}
   end
 end
 
-local stats, stat_of = {}, {}
-for _, user in ipairs(order) do
-  local u = users[user]
-  local n, c, e = string.format('%d', u.n), string.format('%d', u.c), string.format('%d', u.e)
-  redis.call('HSET', p .. 'u:' .. user, 'n', n, 'c', c, 't', now, 'e', e)
-  redis.call('PEXPIRE', p .. 'h:' .. user, hist_ttl)
-  stat_of[user] = '[' .. cjson.encode(user) .. ',' .. n .. ',' .. c .. ',' .. now .. ',' .. e .. ']'
-  stats[#stats + 1] = stat_of[user]
+-- Each reached user's statistics and id counter, one string: "<total> <completed> <last id>
+-- <statistics ms> <ms the history's TTL was last set>"; and, from r:<user> (kept by the lease
+-- scripts), the instances holding a lease for them: "<instance> <until ms> ...".
+local t = redis.call('TIME')
+local lease_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+do
+  local names, routes = {}, {}
+  for i, user in ipairs(user_order) do
+    names[i] = p .. 'us:' .. user
+    routes[i] = p .. 'r:' .. user
+  end
+  local found, where = read_all(names), read_all(routes)
+  for i, user in ipairs(user_order) do
+    local u
+    if found[i] then
+      local un, uc, ue, ux = string.match(found[i], '^(-?%d+) (-?%d+) (%d+) %d+ (%d+)$')
+      u = {n = tonumber(un), c = tonumber(uc), e = tonumber(ue), x = tonumber(ux)}
+    elseif legacy then
+      local old = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 'e')
+      u = {n = tonumber(old[1]) or 0, c = tonumber(old[2]) or 0, e = tonumber(old[3]) or 0, x = 0, legacy = old[1] ~= false}
+    else
+      u = {n = 0, c = 0, e = 0, x = 0}
+    end
+    local instances = {}
+    if where[i] then
+      for instance, until_ms in string.gmatch(where[i], '(%S+) (%d+)') do
+        if tonumber(until_ms) >= lease_now then instances[#instances + 1] = instance end
+      end
+    end
+    u.instances = instances
+    users[user] = u
+  end
 end
-local tail = '],"w":' .. string.format('%d', writes) .. ',"b":' .. string.format('%d', base) .. '}'
-local record = '{"e":[' .. table.concat(events, ',') .. '],"s":[' .. table.concat(stats, ',') .. tail
+
+-- A user's counter from an earlier epoch (or none yet) goes on from this epoch's base.
+local function next_id(u)
+  u.e = u.e + 1
+  if u.e <= base then u.e = base + 1 end
+  return u.e
+end
+
+-- Second pass: ids, history, and each event's part of the batch record (see decode_batch).
+local parts_of = {}
+for at, plan in ipairs(plans) do
+  if plan.reached == nil then
+    parts_of[at] = {'i ', plan.id_json, '\n'}
+  else
+    local parts = {'a ', plan.id_json, '\nt ', plan.task_json, '\n'}
+    for _, user in ipairs(plan.reached) do
+      local u, before, after = users[user], plan.before[user] == true, plan.after[user] == true
+      if after then
+        u.n = u.n + 1
+        if plan.now_completed then u.c = u.c + 1 end
+      end
+      if before then
+        u.n = u.n - 1
+        if plan.was_completed then u.c = u.c - 1 end
+      end
+      local seen = 'created'
+      if not after then seen = 'deleted' elseif before then seen = 'updated' end
+      local ids = string.format('%d', next_id(u))
+      local hkey = p .. 'h:' .. user
+      -- A script is not rolled back when a command fails, so the one that could (the counter
+      -- behind a history that outlived it) is made to succeed: ids continue after the history.
+      local added = redis.pcall('XADD', hkey, 'MAXLEN', hist_max, ids .. '-0', 'at', now, 'i', plan.id_json,
+                                'a', seen, 't', plan.task_json)
+      if type(added) == 'table' and added.err then
+        local top = redis.call('XREVRANGE', hkey, '+', '-', 'COUNT', 1)
+        u.e = tonumber(string.match(top[1][1], '^(%d+)')) + 1
+        ids = string.format('%d', u.e)
+        redis.call('XADD', hkey, 'MAXLEN', hist_max, ids .. '-0', 'at', now, 'i', plan.id_json, 'a', seen, 't',
+                   plan.task_json)
+      end
+      parts[#parts + 1] = 'u ' .. user .. ' ' .. ids .. ' ' .. seen .. '\n'
+    end
+    parts_of[at] = parts
+  end
+end
+
+-- Write back the tasks and users this batch changed, and (now and then, not every batch) the TTL
+-- of each reached user's history, which so outlives its last event by at least hist_ttl.
+local now_ms, ttl_step = tonumber(now), math.floor(tonumber(hist_ttl) / 16)
+local ttl_keep = string.format('%d', tonumber(hist_ttl) + ttl_step)
+local task_writes, user_writes, legacy_keys, stat_of = {}, {}, {}, {}
+for _, key in ipairs(task_keys) do
+  local s = tasks[key]
+  if s and s.dirty then
+    task_writes[#task_writes + 1] = p .. 'ts:' .. key
+    task_writes[#task_writes + 1] = s.u .. ' ' .. s.c .. s.d .. ' ' .. s.o .. ' ' .. s.a
+    if s.legacy then legacy_keys[#legacy_keys + 1] = p .. 't:' .. key end
+  end
+end
+for _, user in ipairs(user_order) do
+  local u = users[user]
+  local un, uc, ue = string.format('%d', u.n), string.format('%d', u.c), string.format('%d', u.e)
+  if now_ms - u.x >= ttl_step then
+    redis.call('PEXPIRE', p .. 'h:' .. user, ttl_keep)
+    u.x = now_ms
+  end
+  user_writes[#user_writes + 1] = p .. 'us:' .. user
+  user_writes[#user_writes + 1] = un .. ' ' .. uc .. ' ' .. ue .. ' ' .. now .. ' ' .. string.format('%d', u.x)
+  if u.legacy then legacy_keys[#legacy_keys + 1] = p .. 'u:' .. user end
+  stat_of[user] = 's ' .. user .. ' ' .. un .. ' ' .. uc .. ' ' .. now .. ' ' .. ue .. '\n'
+end
+if #task_writes > 0 then write_all(task_writes) end
+if #user_writes > 0 then write_all(user_writes) end
+for i = 1, #legacy_keys, chunk do
+  redis.call('DEL', unpack(legacy_keys, i, math.min(#legacy_keys, i + chunk - 1)))
+end
+
+local head = 'w ' .. string.format('%d', writes) .. ' ' .. string.format('%d', base) .. '\n'
+local function record_of(events, stats)
+  local out = {head}
+  for _, at in ipairs(events) do
+    for _, part in ipairs(parts_of[at]) do out[#out + 1] = part end
+  end
+  for _, line in ipairs(stats) do out[#out + 1] = line end
+  return table.concat(out)
+end
 
 -- Each instance that holds a live lease of a user an event reached gets, in its inbox, a record
 -- of just those events and users, and nothing else: it reads and decodes only what its own
 -- sessions need.
-local t = redis.call('TIME')
-local lease_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local where = {}
-local function instances_of(user)
-  local list = where[user]
-  if list == nil then
-    list = {}
-    local seen = {}
-    for _, member in ipairs(redis.call('ZRANGEBYSCORE', p .. 'conn:' .. user, lease_now, '+inf')) do
-      local instance = string.match(member, '^(.*):[^:]*$')
-      if instance and not seen[instance] then
-        seen[instance] = true
-        list[#list + 1] = instance
-      end
-    end
-    where[user] = list
-  end
-  return list
-end
 local boxes, box_order = {}, {}
-for _, at in ipairs(applied) do
-  for _, user in ipairs(reached_by[at]) do
-    for _, instance in ipairs(instances_of(user)) do
+for at, plan in ipairs(plans) do
+  for _, user in ipairs(plan.reached or nobody) do
+    for _, instance in ipairs(users[user].instances) do
       local box = boxes[instance]
       if box == nil then
-        box = {events = {}, last = 0, has = {}, stats = {}}
+        box = {events = {}, has = {}, stats = {}}
         boxes[instance] = box
         box_order[#box_order + 1] = instance
       end
-      if box.last ~= at then
-        box.last = at
-        box.events[#box.events + 1] = events[at]
-      end
+      if box.events[#box.events] ~= at then box.events[#box.events + 1] = at end
       if not box.has[user] then
         box.has[user] = true
         box.stats[#box.stats + 1] = stat_of[user]
@@ -235,11 +339,28 @@ end
 for _, instance in ipairs(box_order) do
   local box = boxes[instance]
   local inbox = p .. 'in:' .. instance
-  redis.call('XADD', inbox, 'MAXLEN', '~', bus_max, '*', 'b',
-             '{"e":[' .. table.concat(box.events, ',') .. '],"s":[' .. table.concat(box.stats, ',') .. tail)
+  redis.call('XADD', inbox, 'MAXLEN', '~', bus_max, '*', 'b', record_of(box.events, box.stats))
   redis.call('PEXPIRE', inbox, inbox_ttl)
 end
-return record
+
+local all, stats = {}, {}
+for at = 1, #plans do all[at] = at end
+for _, user in ipairs(user_order) do stats[#stats + 1] = stat_of[user] end
+return record_of(all, stats)
+)lua";
+
+// A user's statistics string (see apply), or the hash an earlier version kept, as
+// total, completed, statistics ms, last id (strings; nil when the user has none).
+constexpr std::string_view user_state_lua = R"lua(
+local function user_state_of(p, user)
+  local s = redis.call('GET', p .. 'us:' .. user)
+  if s then
+    local n, c, e, t = string.match(s, '^(-?%d+) (-?%d+) (%d+) (%d+) %d+$')
+    return n, c, t, e
+  end
+  local old = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 't', 'e')
+  return old[1] or nil, old[2] or nil, old[3] or nil, old[4] or nil
+end
 )lua";
 
 // A user's newest id, never below the epoch's base (a user with no event in this epoch yet).
@@ -247,12 +368,16 @@ constexpr std::string_view last_id_lua = R"lua(
 local function last_id_of(p, user)
   local e = redis.call('HMGET', p .. 'epoch', 'b', 'n')
   local base, number = tonumber(e[1]) or 0, e[2] or '0'
-  local last = tonumber(redis.call('HGET', p .. 'u:' .. user, 'e')) or 0
+  local _, _, _, last_text = user_state_of(p, user)
+  local last = tonumber(last_text) or 0
   if last < base then last = base end
   return string.format('%d', last), string.format('%d', base), number
 end
 )lua";
 
+// History entries have fields at (ms), then i (task id JSON), a (action), t (task JSON); an
+// earlier version kept the whole payload in p. The payload is built here, on the rare read,
+// rather than on every write.
 constexpr std::string_view history_lua = R"lua(
 local p, user, from, limit, cutoff = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local hkey = p .. 'h:' .. user
@@ -275,8 +400,13 @@ if #first > 0 then oldest = string.match(first[1][1], '^(%d+)') end
 local out = {last, oldest, base, number}
 if limit > 0 and from ~= '' then
   for _, e in ipairs(redis.call('XRANGE', hkey, from, '+', 'COUNT', limit)) do
+    local f = e[2]
     out[#out + 1] = string.match(e[1], '^(%d+)')
-    out[#out + 1] = e[2][4]
+    if f[3] == 'p' then
+      out[#out + 1] = f[4]
+    else
+      out[#out + 1] = '{"taskId":' .. f[4] .. ',"action":"' .. f[6] .. '","task":' .. f[8] .. '}'
+    end
   end
 end
 return out
@@ -284,9 +414,9 @@ return out
 
 constexpr std::string_view stats_lua = R"lua(
 local p, user = ARGV[1], ARGV[2]
-local s = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 't')
+local n, c, t = user_state_of(p, user)
 local last = last_id_of(p, user)
-return {s[1] or '0', s[2] or '0', s[3] or '0', last}
+return {n or '0', c or '0', t or '0', last}
 )lua";
 
 constexpr std::string_view epoch_check_lua = R"lua(
@@ -294,6 +424,75 @@ local p, floor, known = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local base, number, why = epoch_of(p, floor, known)
 local e = redis.call('HMGET', p .. 'epoch', 'w', 's')
 return {string.format('%d', base), tostring(number), tostring(why), e[1] or '0', e[2] or '0'}
+)lua";
+
+// A user's route, r:<user>: each instance with a live lease of theirs and until when, rebuilt
+// from the leases whenever one is taken, renewed or given back, and gone with the last of them.
+// The apply script reads it with the user's counters instead of querying the leases per user.
+constexpr std::string_view route_lua = R"lua(
+local function reroute(lkey, rkey, now)
+  local leases = redis.call('ZRANGEBYSCORE', lkey, now, '+inf', 'WITHSCORES')
+  local until_of, order, last = {}, {}, 0
+  for i = 1, #leases, 2 do
+    local instance, t = string.match(leases[i], '^(.*):[^:]*$'), tonumber(leases[i + 1])
+    if instance then
+      if until_of[instance] == nil then order[#order + 1] = instance end
+      if until_of[instance] == nil or t > until_of[instance] then until_of[instance] = t end
+      if t > last then last = t end
+    end
+  end
+  if #order == 0 then
+    redis.call('DEL', rkey)
+    return
+  end
+  local parts = {}
+  for _, instance in ipairs(order) do
+    parts[#parts + 1] = instance .. ' ' .. string.format('%d', until_of[instance])
+  end
+  redis.call('SET', rkey, table.concat(parts, ' '), 'PX', string.format('%d', last - now + 1))
+end
+local function redis_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+)lua";
+
+constexpr std::string_view lease_acquire_lua = R"lua(
+local key, route, member, limit, ttl = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local now = redis_now()
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+if redis.call('ZSCORE', key, member) == false and redis.call('ZCARD', key) >= limit then return 0 end
+redis.call('ZADD', key, now + ttl, member)
+redis.call('PEXPIRE', key, ttl)
+reroute(key, route, now)
+return 1
+)lua";
+
+constexpr std::string_view lease_renew_lua = R"lua(
+local ttl = tonumber(ARGV[1])
+local now = redis_now()
+local missing = {}
+for i = 2, #ARGV, 3 do
+  local key, route, member = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  -- Only leases still held are extended: a missing one was released meanwhile or lapsed, and
+  -- the caller decides whether to take it again.
+  if redis.call('ZSCORE', key, member) ~= false then
+    redis.call('ZADD', key, 'XX', now + ttl, member)
+    redis.call('PEXPIRE', key, ttl)
+  else
+    missing[#missing + 1] = (i - 2) / 3
+  end
+  reroute(key, route, now)
+end
+return missing
+)lua";
+
+constexpr std::string_view lease_release_lua = R"lua(
+local key, route, member = KEYS[1], KEYS[2], ARGV[1]
+redis.call('ZREM', key, member)
+reroute(key, route, redis_now())
+return 1
 )lua";
 
 std::string joined(std::initializer_list<std::string_view> parts) {
@@ -305,45 +504,18 @@ std::string joined(std::initializer_list<std::string_view> parts) {
 }  // namespace
 
 const std::string apply_script = joined({epoch_lua, apply_lua});
-const std::string history_script = joined({last_id_lua, history_lua});
-const std::string stats_script = joined({last_id_lua, stats_lua});
+const std::string history_script = joined({user_state_lua, last_id_lua, history_lua});
+const std::string stats_script = joined({user_state_lua, last_id_lua, stats_lua});
 const std::string epoch_script = joined({epoch_lua, epoch_check_lua});
-
-const std::string_view lease_acquire_script = R"lua(
-local key, member, limit, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-if redis.call('ZSCORE', key, member) == false and redis.call('ZCARD', key) >= limit then return 0 end
-redis.call('ZADD', key, now + ttl, member)
-redis.call('PEXPIRE', key, ttl)
-return 1
-)lua";
-
-const std::string_view lease_renew_script = R"lua(
-local ttl = tonumber(ARGV[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local missing = {}
-for i = 2, #ARGV, 2 do
-  local key, member = ARGV[i], ARGV[i + 1]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  -- Only leases still held are extended: a missing one was released meanwhile or lapsed, and
-  -- the caller decides whether to take it again.
-  if redis.call('ZSCORE', key, member) ~= false then
-    redis.call('ZADD', key, 'XX', now + ttl, member)
-    redis.call('PEXPIRE', key, ttl)
-  else
-    missing[#missing + 1] = (i - 2) / 2
-  end
-end
-return missing
-)lua";
+const std::string lease_acquire_script = joined({route_lua, lease_acquire_lua});
+const std::string lease_renew_script = joined({route_lua, lease_renew_lua});
+const std::string lease_release_script = joined({route_lua, lease_release_lua});
 
 std::string inbox_key(std::string_view prefix, std::string_view instance) {
   return fmt::format("{}in:{}", prefix, instance);
 }
 std::string lease_key(std::string_view prefix, std::string_view user) { return fmt::format("{}conn:{}", prefix, user); }
+std::string route_key(std::string_view prefix, std::string_view user) { return fmt::format("{}r:{}", prefix, user); }
 
 std::string sortable_time(std::chrono::system_clock::time_point t) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -371,75 +543,109 @@ void append_event_args(std::vector<std::string>& args, const protocol::task_even
 
 namespace {
 
-protocol::task_action action_named(std::string_view name) {
+[[noreturn]] void malformed(std::string_view why, std::string_view line) {
+  throw core::store_error(fmt::format("redis batch record is malformed ({}): {:.80}", why, line));
+}
+
+protocol::task_action action_named(std::string_view name, std::string_view line) {
   if (name == "created") return protocol::task_action::created;
   if (name == "deleted") return protocol::task_action::deleted;
   if (name == "updated") return protocol::task_action::updated;
-  throw core::store_error(fmt::format("redis batch record: unknown action '{}'", name));
+  malformed("unknown action", line);
 }
 
-std::uint64_t to_u64(const json::value& v) {
-  if (auto* i = v.if_int64(); i && *i >= 0) return static_cast<std::uint64_t>(*i);
-  if (auto* u = v.if_uint64()) return *u;
-  if (auto* d = v.if_double(); d && *d >= 0) return static_cast<std::uint64_t>(*d);  // cjson writes %.14g
-  throw core::store_error("redis batch record: expected a non-negative number");
+// The next space-separated word of `rest`, taken off it.
+std::string_view next_word(std::string_view& rest) {
+  const auto end = std::min(rest.find(' '), rest.size());
+  const auto word = rest.substr(0, end);
+  rest.remove_prefix(std::min(end + 1, rest.size()));
+  return word;
 }
 
-std::int64_t to_i64(const json::value& v) {
-  if (auto* i = v.if_int64()) return *i;
-  if (auto* u = v.if_uint64()) return static_cast<std::int64_t>(*u);
-  if (auto* d = v.if_double()) return static_cast<std::int64_t>(*d);
-  throw core::store_error("redis batch record: expected a number");
+template <typename Number>
+Number number_in(std::string_view word, std::string_view line) {
+  Number n{};
+  const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), n);
+  if (word.empty() || ec != std::errc{} || end != word.data() + word.size()) malformed("expected a number", line);
+  return n;
 }
 
-core::applied_event decode_event(const json::object& e) {
-  core::applied_event out;
-  out.applied = to_i64(e.at("a")) == 1;
-  out.task_key = std::string(e.at("k").as_string());
-  out.task_id = e.at("i");
-  out.task_id_json = json::serialize(out.task_id);
-  if (!out.applied) return out;
-  out.task_json = std::make_shared<const std::string>(std::string(e.at("t").as_string()));
-  for (const auto& seen : e.at("u").as_array()) {
-    const auto& row = seen.as_array();
-    out.audience.push_back({std::string(row.at(0).as_string()), to_u64(row.at(1)),
-                            action_named(row.at(2).as_string())});
+// "a <id json>" or "i <id json>": the task key is the id's text, as ingest makes it.
+core::applied_event event_of(std::string_view id_json, bool applied, std::string_view line) {
+  auto id = protocol::parse_strict_json(id_json);
+  if (!id) malformed("task id is not JSON", line);
+  core::applied_event e;
+  e.applied = applied;
+  if (const auto* s = id->if_string()) {
+    e.task_key = std::string(*s);
+  } else if (const auto* i = id->if_int64(); i != nullptr && *i >= 0) {
+    e.task_key = std::to_string(*i);
+  } else if (const auto* u = id->if_uint64()) {
+    e.task_key = std::to_string(*u);
+  } else {
+    malformed("task id is neither a string nor a non-negative integer", line);
   }
-  return out;
+  e.task_id = std::move(*id);
+  e.task_id_json = std::string(id_json);
+  return e;
 }
 
 }  // namespace
 
 core::apply_result decode_batch(std::string_view record, batch_epoch* epoch) {
-  auto parsed = protocol::parse_strict_json(record);
-  if (!parsed || !parsed->is_object())
-    throw core::store_error(fmt::format("redis batch record is not a JSON object: {:.80}", record));
-  try {
-    const auto& root = parsed->as_object();
-    core::apply_result out;
-    for (const auto& e : root.at("e").as_array()) out.events.push_back(decode_event(e.as_object()));
-    for (const auto& s : root.at("s").as_array()) {
-      const auto& row = s.as_array();
-      core::user_stats stats;
-      stats.total = to_i64(row.at(1));
-      stats.completed = to_i64(row.at(2));
-      stats.updated_at = core::wall_time(std::chrono::milliseconds(to_i64(row.at(3))));
-      stats.last_event_id = to_u64(row.at(4));
-      out.stats.emplace_back(std::string(row.at(0).as_string()), stats);
+  core::apply_result out;
+  bool headed = false;
+  while (!record.empty()) {
+    const auto end = record.find('\n');
+    if (end == std::string_view::npos) malformed("a line without its end", record);
+    const auto line = record.substr(0, end);
+    record.remove_prefix(end + 1);
+    if (line.size() < 2 || line[1] != ' ') malformed("expected '<kind> <fields>'", line);
+    auto rest = line.substr(2);
+    const char kind = line[0];
+    if (!headed) {
+      if (kind != 'w') malformed("expected the 'w' line first", line);
+      const auto writes = number_in<std::uint64_t>(next_word(rest), line);
+      const auto base = number_in<std::uint64_t>(next_word(rest), line);
+      if (epoch != nullptr) *epoch = {writes, base};
+      headed = true;
+      continue;
     }
-    if (epoch != nullptr) {
-      // Records of a version before epochs have neither: 0 leaves what the caller knows alone.
-      const auto* writes = root.if_contains("w");
-      const auto* base = root.if_contains("b");
-      epoch->writes = writes ? to_u64(*writes) : 0;
-      epoch->base = base ? to_u64(*base) : 0;
+    core::applied_event* last = out.events.empty() ? nullptr : &out.events.back();
+    switch (kind) {
+      case 'a':
+      case 'i':
+        out.events.push_back(event_of(rest, kind == 'a', line));
+        break;
+      case 't':
+        if (last == nullptr || !last->applied || last->task_json) malformed("a task without its event", line);
+        last->task_json = std::make_shared<const std::string>(rest);
+        break;
+      case 'u': {
+        if (last == nullptr || !last->task_json) malformed("a user's view without its event", line);
+        const auto user = next_word(rest);
+        const auto id = number_in<std::uint64_t>(next_word(rest), line);
+        last->audience.push_back({std::string(user), id, action_named(rest, line)});
+        break;
+      }
+      case 's': {
+        const auto user = next_word(rest);
+        core::user_stats stats;
+        stats.total = number_in<std::int64_t>(next_word(rest), line);
+        stats.completed = number_in<std::int64_t>(next_word(rest), line);
+        stats.updated_at = core::wall_time(std::chrono::milliseconds(number_in<std::int64_t>(next_word(rest), line)));
+        stats.last_event_id = number_in<std::uint64_t>(rest, line);
+        out.stats.emplace_back(std::string(user), stats);
+        break;
+      }
+      default:
+        malformed("unknown line", line);
     }
-    return out;
-  } catch (const core::store_error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw core::store_error(fmt::format("redis batch record is malformed ({}): {:.80}", e.what(), record));
   }
+  if (!headed) malformed("empty", record);
+  for (const auto& e : out.events)
+    if (e.applied && !e.task_json) malformed("an applied event without its task", e.task_id_json);
+  return out;
 }
 
 }  // namespace dh::store::redis_schema
