@@ -25,7 +25,8 @@ class event_store {
  public:
   virtual ~event_store() = default;
   // All or nothing: resumes with this batch's own events (with each audience user's new id), or
-  // throws store_error and nothing of the batch was applied.
+  // throws store_error and nothing of the batch was applied. The tasks and statistics are the
+  // bus's to deliver: a backend may leave task_json empty and stats out here.
   virtual boost::asio::awaitable<std::shared_ptr<const apply_result>> apply(std::vector<protocol::task_event> events,
                                                                             wall_time now) = 0;
   virtual boost::asio::awaitable<user_stats> stats(std::string user) = 0;

@@ -38,9 +38,10 @@ class redis_epoch_watch {
 };
 
 // A batch record decoded (redis_schema::decode_batch), its epoch figures noted in `watch`.
-inline core::apply_result decode_watched(std::string_view record, redis_epoch_watch& watch) {
+inline core::apply_result decode_watched(std::string_view record, redis_epoch_watch& watch,
+                                         redis_schema::record_kind kind = redis_schema::record_kind::batch) {
   redis_schema::batch_epoch applied_in;
-  auto batch = redis_schema::decode_batch(record, &applied_in);
+  auto batch = redis_schema::decode_batch(record, &applied_in, kind);
   watch.saw(applied_in);
   return batch;
 }

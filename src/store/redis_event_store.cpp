@@ -188,7 +188,7 @@ asio::awaitable<std::shared_ptr<const core::apply_result>> redis_event_store::ap
   const auto reply = co_await apply_.run(redis_, std::move(no_keys), std::move(args));
   expect_no_error(reply, "apply script");
   if (reply.type != redis_reply::kind::string) throw core::store_error("redis apply script: no batch record returned");
-  auto result = std::make_shared<const core::apply_result>(decode_watched(reply.text, epoch_));
+  auto result = std::make_shared<const core::apply_result>(decode_watched(reply.text, epoch_, redis_schema::record_kind::receipt));
   co_await confirm_on_replicas();
   co_return result;
 }

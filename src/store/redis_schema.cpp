@@ -343,10 +343,20 @@ for _, instance in ipairs(box_order) do
   redis.call('PEXPIRE', inbox, inbox_ttl)
 end
 
-local all, stats = {}, {}
-for at = 1, #plans do all[at] = at end
-for _, user in ipairs(user_order) do stats[#stats + 1] = stat_of[user] end
-return record_of(all, stats)
+-- The caller needs only the ids, for its 202 (the instances got the rest): its receipt is the
+-- record without the tasks and the statistics.
+local receipt = {head}
+for at, parts in ipairs(parts_of) do
+  if plans[at].reached == nil then
+    for _, part in ipairs(parts) do receipt[#receipt + 1] = part end
+  else
+    receipt[#receipt + 1] = 'a '
+    receipt[#receipt + 1] = parts[2]
+    receipt[#receipt + 1] = '\n'
+    for i = 6, #parts do receipt[#receipt + 1] = parts[i] end
+  end
+end
+return table.concat(receipt)
 )lua";
 
 // A user's statistics string (see apply), or the hash an earlier version kept, as
@@ -592,7 +602,7 @@ core::applied_event event_of(std::string_view id_json, bool applied, std::string
 
 }  // namespace
 
-core::apply_result decode_batch(std::string_view record, batch_epoch* epoch) {
+core::apply_result decode_batch(std::string_view record, batch_epoch* epoch, record_kind kind) {
   core::apply_result out;
   bool headed = false;
   while (!record.empty()) {
@@ -622,7 +632,7 @@ core::apply_result decode_batch(std::string_view record, batch_epoch* epoch) {
         last->task_json = std::make_shared<const std::string>(rest);
         break;
       case 'u': {
-        if (last == nullptr || !last->task_json) malformed("a user's view without its event", line);
+        if (last == nullptr || !last->applied) malformed("a user's view without its event", line);
         const auto user = next_word(rest);
         const auto id = number_in<std::uint64_t>(next_word(rest), line);
         last->audience.push_back({std::string(user), id, action_named(rest, line)});
@@ -643,8 +653,9 @@ core::apply_result decode_batch(std::string_view record, batch_epoch* epoch) {
     }
   }
   if (!headed) malformed("empty", record);
-  for (const auto& e : out.events)
-    if (e.applied && !e.task_json) malformed("an applied event without its task", e.task_id_json);
+  if (kind == record_kind::batch)
+    for (const auto& e : out.events)
+      if (e.applied && !e.task_json) malformed("an applied event without its task", e.task_id_json);
   return out;
 }
 

@@ -51,7 +51,7 @@ extern const std::string epoch_script;
 // by the caller, newest epoch number it knows, inbox ttl ms, event count, then per event: action, owner, sets audience (1/0), sharedWith
 // (comma-joined), task key, task id JSON, task JSON, completed (1/0), updatedAt key. Appends the
 // batch record (below) to the inbox of every instance with a live lease of a user it reached,
-// and returns it.
+// and returns its receipt.
 extern const std::string apply_script;
 // history: ARGV = prefix, user, after, limit, cutoff ms. Drops entries older than the cutoff, then
 // returns {last event id, oldest retained id, epoch base, epoch number, id1, payload1, ...}.
@@ -88,7 +88,10 @@ struct batch_epoch {
 //   i <task id JSON>                          an event older than the stored task: not applied
 //   s <user> <total> <completed> <ms> <last event id>   each reached user's statistics after
 // Parts, not JSON: Lua builds it without one concatenation per event, and it is read without
-// unescaping. Throws core::store_error when the text is not such a record.
-core::apply_result decode_batch(std::string_view record, batch_epoch* epoch = nullptr);
+// unescaping. The apply script's caller gets a receipt: the same without t and s lines (its 202
+// needs only the ids). Throws core::store_error when the text is not such a record.
+enum class record_kind { batch, receipt };
+core::apply_result decode_batch(std::string_view record, batch_epoch* epoch = nullptr,
+                                record_kind kind = record_kind::batch);
 
 }  // namespace dh::store::redis_schema
