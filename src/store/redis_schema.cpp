@@ -132,8 +132,12 @@ do
   local found = read_all(names)
   for i, key in ipairs(task_keys) do
     if found[i] then
-      local u, c, d, o, a = string.match(found[i], '^(%d+) (%d)(%d) (%S+) (%S*)$')
-      tasks[key] = {u = u, c = c, d = d, o = o, a = a}
+      -- Fixed places (updatedAt has 20 digits, completed and deleted one each): Lua's patterns
+      -- backtrack character by character, which costs more than the rest of the event.
+      local s = found[i]
+      local space = string.find(s, ' ', 25, true)
+      tasks[key] = {u = string.sub(s, 1, 20), c = string.sub(s, 22, 22), d = string.sub(s, 23, 23),
+                    o = string.sub(s, 25, space - 1), a = string.sub(s, space + 1)}
     elseif legacy then
       -- Kept by an earlier version: read once, rewritten below in this layout.
       local old = redis.call('HMGET', p .. 't:' .. key, 'o', 'a', 'c', 'd', 'u')
@@ -195,11 +199,12 @@ for k = 0, n - 1 do
   end
 end
 
--- Each reached user's statistics and id counter, one string: "<total> <completed> <last id>
--- <statistics ms> <ms the history's TTL was last set>"; and, from r:<user> (kept by the lease
--- scripts), the instances holding a lease for them: "<instance> <until ms> ...".
+-- Each reached user's statistics and id counter, five little-endian doubles (exact below 2^53;
+-- struct.unpack is one call where text would need a pattern and five tonumber): total, completed,
+-- last id, statistics ms, the ms the history's TTL was last set. And, from r:<user> (kept by the
+-- lease scripts), the instances holding a lease for them.
 local t = redis.call('TIME')
-local lease_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease_now = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 do
   local names, routes = {}, {}
   for i, user in ipairs(user_order) do
@@ -210,18 +215,26 @@ do
   for i, user in ipairs(user_order) do
     local u
     if found[i] then
-      local un, uc, ue, ux = string.match(found[i], '^(-?%d+) (-?%d+) (%d+) %d+ (%d+)$')
-      u = {n = tonumber(un), c = tonumber(uc), e = tonumber(ue), x = tonumber(ux)}
+      local un, uc, ue, _, ux = struct.unpack('<ddddd', found[i])
+      u = {n = un, c = uc, e = ue, x = ux}
     elseif legacy then
       local old = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 'e')
       u = {n = tonumber(old[1]) or 0, c = tonumber(old[2]) or 0, e = tonumber(old[3]) or 0, x = 0, legacy = old[1] ~= false}
     else
       u = {n = 0, c = 0, e = 0, x = 0}
     end
-    local instances = {}
-    if where[i] then
-      for instance, until_ms in string.gmatch(where[i], '(%S+) (%d+)') do
-        if tonumber(until_ms) >= lease_now then instances[#instances + 1] = instance end
+    local instances, route = {}, where[i]
+    if route then
+      -- "<instance> <until ms> ...": the times have 13 digits, so they compare as text.
+      local at = 1
+      while true do
+        local gap = string.find(route, ' ', at, true)
+        if gap == nil then break end
+        local stop = string.find(route, ' ', gap + 1, true) or #route + 1
+        if string.sub(route, gap + 1, stop - 1) >= lease_now then
+          instances[#instances + 1] = string.sub(route, at, gap - 1)
+        end
+        at = stop + 1
       end
     end
     u.instances = instances
@@ -295,7 +308,7 @@ for _, user in ipairs(user_order) do
     u.x = now_ms
   end
   user_writes[#user_writes + 1] = p .. 'us:' .. user
-  user_writes[#user_writes + 1] = un .. ' ' .. uc .. ' ' .. ue .. ' ' .. now .. ' ' .. string.format('%d', u.x)
+  user_writes[#user_writes + 1] = struct.pack('<ddddd', u.n, u.c, u.e, now_ms, u.x)
   if u.legacy then legacy_keys[#legacy_keys + 1] = p .. 'u:' .. user end
   stat_of[user] = 's ' .. user .. ' ' .. un .. ' ' .. uc .. ' ' .. now .. ' ' .. ue .. '\n'
 end
@@ -365,8 +378,8 @@ constexpr std::string_view user_state_lua = R"lua(
 local function user_state_of(p, user)
   local s = redis.call('GET', p .. 'us:' .. user)
   if s then
-    local n, c, e, t = string.match(s, '^(-?%d+) (-?%d+) (%d+) (%d+) %d+$')
-    return n, c, t, e
+    local n, c, e, t = struct.unpack('<ddddd', s)
+    return string.format('%d', n), string.format('%d', c), string.format('%d', t), string.format('%d', e)
   end
   local old = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 't', 'e')
   return old[1] or nil, old[2] or nil, old[3] or nil, old[4] or nil

@@ -17,8 +17,8 @@ namespace dh::store::redis_schema {
 //   <p>ts:<taskKey> string "<updatedAt> <completed><deleted> <owner> <audience>": updatedAt as
 //                          20-digit sortable text, completed and deleted 1/0, the audience sorted
 //                          and comma-joined
-//   <p>us:<user>    string "<total> <completed> <last event id> <statistics ms> <ms the history's
-//                          TTL was last set>"
+//   <p>us:<user>    string five little-endian doubles (Lua's struct): total, completed, last
+//                          event id, statistics ms, ms the history's TTL was last set
 //   <p>h:<user>     stream history: entry id <eventId>-0, fields at (ms), i (task id JSON),
 //                          a (action), t (task JSON); MAXLEN-bounded, expires at least max-age
 //                          after its last append (the TTL is reset every max-age/16)
