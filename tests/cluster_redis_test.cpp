@@ -76,6 +76,13 @@ std::map<std::string, std::uint64_t> lease_expiries(std::uint16_t port, const st
   return out;
 }
 
+// Every instance's inbox under `prefix`, with its length: the records the apply script wrote.
+std::map<std::string, std::string> inbox_lengths(std::uint16_t port, const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  for (const auto& key : redis_cli(port, {"KEYS", prefix + "in:*"})) out[key] = redis_cli(port, {"XLEN", key}).at(0);
+  return out;
+}
+
 // Two in-process instances sharing one Redis and one key prefix.
 struct two_instances {
   redis_server redis;
@@ -465,6 +472,20 @@ TEST_CASE("each instance receives only the batches that reach its own sessions' 
   ids_until(two, 20);
   CHECK(bus_events(cluster.a.port()) - a_before == 13);
   CHECK(bus_events(cluster.b.port()) - b_before == 7);
+
+  // A closed session gives its lease back, and with it the route: user 2's batches then go to
+  // no inbox at all.
+  const auto route = cluster.prefix + "r:2";
+  CHECK(redis_cli(cluster.redis.port(), {"EXISTS", route}) == std::vector<std::string>{"1"});
+  REQUIRE(two.close());
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (redis_cli(cluster.redis.port(), {"EXISTS", route}) != std::vector<std::string>{"0"} &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  REQUIRE(redis_cli(cluster.redis.port(), {"EXISTS", route}) == std::vector<std::string>{"0"});
+  const auto queued = inbox_lengths(cluster.redis.port(), cluster.prefix);
+  REQUIRE(post_events(cluster.a, task_event("created", 2, 21)).status == 202);
+  CHECK(inbox_lengths(cluster.redis.port(), cluster.prefix) == queued);
 }
 
 TEST_CASE("a session whose lease lapsed resumes, and gets what was routed elsewhere meanwhile from history") {

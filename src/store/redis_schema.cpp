@@ -494,7 +494,7 @@ return 1
 constexpr std::string_view lease_renew_lua = R"lua(
 local ttl = tonumber(ARGV[1])
 local now = redis_now()
-local missing = {}
+local missing, rerouted = {}, {}
 for i = 2, #ARGV, 3 do
   local key, route, member = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
@@ -506,7 +506,13 @@ for i = 2, #ARGV, 3 do
   else
     missing[#missing + 1] = (i - 2) / 3
   end
-  reroute(key, route, now)
+end
+-- Once per user, after all of their leases here: a user with several tabs is rebuilt once.
+for i = 2, #ARGV, 3 do
+  if not rerouted[ARGV[i]] then
+    rerouted[ARGV[i]] = true
+    reroute(ARGV[i], ARGV[i + 1], now)
+  end
 end
 return missing
 )lua";
