@@ -64,7 +64,7 @@ void redis_admission::release(std::string user, std::uint64_t session) {
     if (held_.erase(session) == 0) return;
   }
   asio::co_spawn(
-      redis_.executor(), release_.run(redis_, keys_of(user), {member(session)}),
+      redis_.executor(), release_.run(redis_, keys_of(user), {member(session), std::to_string(leases_.ttl.count())}),
       [this, user](std::exception_ptr e, redis_reply reply) {
         if (e || reply.is_error())
           log_.debug("redis: releasing a lease of user={} failed; it lapses within the TTL", user);

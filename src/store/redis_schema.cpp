@@ -450,10 +450,14 @@ return {string.format('%d', base), tostring(number), tostring(why), e[1] or '0',
 )lua";
 
 // A user's route, r:<user>: each instance with a live lease of theirs and until when, rebuilt
-// from the leases whenever one is taken, renewed or given back, and gone with the last of them.
-// The apply script reads it with the user's counters instead of querying the leases per user.
+// from the leases whenever one is taken or given back, and gone with the last of them. The apply
+// script reads it with the user's counters instead of querying the leases per user.
+// An instance stays listed for one lease TTL (the slack) past its last lease's expiry, so a
+// renewal, which comes every third of a TTL, finds the route still good and rebuilds it only
+// about one time in four. Listed a little longer than it holds a lease, an instance only
+// receives batches it has no session for, and drops them.
 constexpr std::string_view route_lua = R"lua(
-local function reroute(lkey, rkey, now)
+local function reroute(lkey, rkey, now, slack)
   local leases = redis.call('ZRANGEBYSCORE', lkey, now, '+inf', 'WITHSCORES')
   local until_of, order, last = {}, {}, 0
   for i = 1, #leases, 2 do
@@ -470,9 +474,22 @@ local function reroute(lkey, rkey, now)
   end
   local parts = {}
   for _, instance in ipairs(order) do
-    parts[#parts + 1] = instance .. ' ' .. string.format('%d', until_of[instance])
+    parts[#parts + 1] = instance .. ' ' .. string.format('%d', until_of[instance] + slack)
   end
-  redis.call('SET', rkey, table.concat(parts, ' '), 'PX', string.format('%d', last - now + 1))
+  redis.call('SET', rkey, table.concat(parts, ' '), 'PX', string.format('%d', last + slack - now + 1))
+end
+-- Whether the route lists `instance` until `needed` or later (13-digit ms, compared as text).
+local function routed_until(rkey, instance, needed)
+  local route = redis.call('GET', rkey)
+  if not route then return false end
+  local at = 1
+  while true do
+    local gap = string.find(route, ' ', at, true)
+    if gap == nil then return false end
+    local stop = string.find(route, ' ', gap + 1, true) or #route + 1
+    if string.sub(route, at, gap - 1) == instance then return string.sub(route, gap + 1, stop - 1) >= needed end
+    at = stop + 1
+  end
 end
 local function redis_now()
   local t = redis.call('TIME')
@@ -487,16 +504,16 @@ redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 if redis.call('ZSCORE', key, member) == false and redis.call('ZCARD', key) >= limit then return 0 end
 redis.call('ZADD', key, now + ttl, member)
 redis.call('PEXPIRE', key, ttl)
-reroute(key, route, now)
+reroute(key, route, now, ttl)
 return 1
 )lua";
 
 constexpr std::string_view lease_renew_lua = R"lua(
 local ttl = tonumber(ARGV[1])
 local now = redis_now()
-local missing, rerouted = {}, {}
+local missing = {}
 for i = 2, #ARGV, 3 do
-  local key, route, member = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local key, member = ARGV[i], ARGV[i + 2]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   -- Only leases still held are extended: a missing one was released meanwhile or lapsed, and
   -- the caller decides whether to take it again.
@@ -507,20 +524,23 @@ for i = 2, #ARGV, 3 do
     missing[#missing + 1] = (i - 2) / 3
   end
 end
--- Once per user, after all of their leases here: a user with several tabs is rebuilt once.
+-- Each user's route must now list this instance until the renewed expiry: checked once per user
+-- (a user with several tabs here too), rebuilt only when its slack is used up.
+local needed, checked = string.format('%d', now + ttl), {}
 for i = 2, #ARGV, 3 do
-  if not rerouted[ARGV[i]] then
-    rerouted[ARGV[i]] = true
-    reroute(ARGV[i], ARGV[i + 1], now)
+  local key, route = ARGV[i], ARGV[i + 1]
+  if not checked[key] then
+    checked[key] = true
+    if not routed_until(route, string.match(ARGV[i + 2], '^(.*):[^:]*$'), needed) then reroute(key, route, now, ttl) end
   end
 end
 return missing
 )lua";
 
 constexpr std::string_view lease_release_lua = R"lua(
-local key, route, member = KEYS[1], KEYS[2], ARGV[1]
+local key, route, member, ttl = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
 redis.call('ZREM', key, member)
-reroute(key, route, redis_now())
+reroute(key, route, redis_now(), ttl)
 return 1
 )lua";
 

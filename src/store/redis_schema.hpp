@@ -27,7 +27,8 @@ namespace dh::store::redis_schema {
 //                          when no batch came for a while (its instance is gone)
 //   <p>conn:<user>  zset   connection leases: member <instance>:<session>, score expiry (ms)
 //   <p>r:<user>     string the user's route, "<instance> <until ms> ...": the instances holding
-//                          a live lease, rebuilt by every lease script, gone with the last lease
+//                          a live lease, each until its last lease's expiry plus one lease TTL;
+//                          kept by the lease scripts, gone with the last lease
 //   <p>epoch        hash   b first id of this epoch less one, w batches applied (never decreases),
 //                          n epoch number, s start (ms), l 1 when keys of the layout before this
 //                          one (hashes t:<taskKey> and u:<user>) may exist: see epoch_script
@@ -64,7 +65,7 @@ extern const std::string lease_acquire_script;
 // lease_renew: ARGV = ttl ms, then lease key, route key, member triples. Extends the leases still
 // there; returns the 0-based positions of the triples whose lease is gone.
 extern const std::string lease_renew_script;
-// lease_release: KEYS = lease key, route key; ARGV = member.
+// lease_release: KEYS = lease key, route key; ARGV = member, ttl ms.
 extern const std::string lease_release_script;
 
 // A task event as the apply script's 9 arguments.
