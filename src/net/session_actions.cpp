@@ -90,6 +90,10 @@ void await_output(std::shared_ptr<session_base> s) {
         end = writer_end::write_failed;
       }
       if (!end) return await_output(s);
+      // The writer may have sent a close request (the hub's) whose notice to the core is still
+      // queued: the core learns it first, or the end would be logged as the peer's (1006).
+      if (auto [code, reason] = s->out->close_request_reason(); code != 0)
+        carry_out(s, s->core.on_close_request(code, std::move(reason)));
       carry_out(s, s->core.on_writer_end(*end));
     });
   });
