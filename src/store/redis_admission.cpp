@@ -109,7 +109,7 @@ asio::awaitable<void> redis_admission::renew_held() {
   std::vector<std::pair<std::uint64_t, std::string>> missing;
   for (std::size_t at = 0; at < snapshot.size(); at += renew_chunk) {
     const auto end = std::min(snapshot.size(), at + renew_chunk);
-    std::vector<std::string> args{std::to_string(leases_.ttl.count())};
+    std::vector<std::string> args{std::to_string(leases_.ttl.count()), leases_.instance};
     for (std::size_t i = at; i < end; ++i) {
       args.push_back(redis_schema::lease_key(leases_.prefix, snapshot[i].second));
       args.push_back(redis_schema::route_key(leases_.prefix, snapshot[i].second));

@@ -48,6 +48,23 @@ local function epoch_of(p, floor, known)
 end
 )lua";
 
+// Reading a route, r:<user> (kept by route_lua below), for the apply script (which instances get a
+// batch) and the lease scripts (whether a renewal must rebuild it).
+constexpr std::string_view route_read_lua = R"lua(
+-- The instances that "<instance> <until ms> ..." lists until `needed` or later: the times have 13
+-- digits, so they compare as text.
+local function routed_instances(route, needed)
+  local find, sub, out, at = string.find, string.sub, {}, 1
+  while true do
+    local gap = find(route, ' ', at, true)
+    if gap == nil then return out end
+    local stop = find(route, ' ', gap + 1, true) or #route + 1
+    if sub(route, gap + 1, stop - 1) >= needed then out[#out + 1] = sub(route, at, gap - 1) end
+    at = stop + 1
+  end
+end
+)lua";
+
 // The task rules (core::task_model::plan) as one Redis transaction. core_task_rules_test runs the
 // same table of cases against both, so the two definitions cannot drift apart.
 // Written for Redis's cost model: a redis.call costs far more than the lookup it makes, and every
@@ -55,23 +72,30 @@ end
 // batch takes the task rules in one pass and the counters in a second, and the texts it returns
 // are lists of parts joined once, never grown by concatenation.
 constexpr std::string_view apply_lua = R"lua(
+-- Locals, not globals: in Lua 5.1 every use of a global is a table lookup (two for string.sub),
+-- and the per-event loops below are numeric for the same reason (ipairs is a C call per step).
+local ARGV, call, format, sub, find, concat = ARGV, redis.call, string.format, string.sub, string.find, table.concat
 local p, now, hist_max, hist_ttl, bus_max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local floor, known, inbox_ttl, n = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
 local base, _, _, legacy = epoch_of(p, floor, known)
-local writes = redis.call('HINCRBY', p .. 'epoch', 'w', 1)
+local writes = call('HINCRBY', p .. 'epoch', 'w', 1)
 
 local chunk = 500  -- keys per MGET or MSET: unpack's limit is in the thousands
 local function read_all(names)
+  if #names <= chunk then
+    if #names == 0 then return {} end
+    return call('MGET', unpack(names))
+  end
   local out = {}
   for i = 1, #names, chunk do
-    local part = redis.call('MGET', unpack(names, i, math.min(#names, i + chunk - 1)))
+    local part = call('MGET', unpack(names, i, math.min(#names, i + chunk - 1)))
     for j = 1, #part do out[i + j - 1] = part[j] end
   end
   return out
 end
 local function write_all(list)
   for i = 1, #list, 2 * chunk do
-    redis.call('MSET', unpack(list, i, math.min(#list, i + 2 * chunk - 1)))
+    call('MSET', unpack(list, i, math.min(#list, i + 2 * chunk - 1)))
   end
 end
 
@@ -118,29 +142,31 @@ local function audience_of(owner, sets, shared, old_audience, old_owner)
 end
 
 -- Each task's state, one string: "<updatedAt> <completed><deleted> <owner> <audience>".
-local tasks, task_keys = {}, {}
+-- task_names and user_names (below) are the keys, read and later written.
+local tasks, task_keys, task_names = {}, {}, {}
 do
-  local names, seen = {}, {}
+  local seen = {}
   for k = 0, n - 1 do
     local key = ARGV[9 + k * 9 + 5]
     if not seen[key] then
       seen[key] = true
       task_keys[#task_keys + 1] = key
-      names[#names + 1] = p .. 'ts:' .. key
+      task_names[#task_names + 1] = p .. 'ts:' .. key
     end
   end
-  local found = read_all(names)
-  for i, key in ipairs(task_keys) do
+  local found = read_all(task_names)
+  for i = 1, #task_keys do
+    local key = task_keys[i]
     if found[i] then
       -- Fixed places (updatedAt has 20 digits, completed and deleted one each): Lua's patterns
       -- backtrack character by character, which costs more than the rest of the event.
       local s = found[i]
-      local space = string.find(s, ' ', 25, true)
-      tasks[key] = {u = string.sub(s, 1, 20), c = string.sub(s, 22, 22), d = string.sub(s, 23, 23),
-                    o = string.sub(s, 25, space - 1), a = string.sub(s, space + 1)}
+      local space = find(s, ' ', 25, true)
+      tasks[key] = {u = sub(s, 1, 20), c = sub(s, 22, 22), d = sub(s, 23, 23),
+                    o = sub(s, 25, space - 1), a = sub(s, space + 1)}
     elseif legacy then
       -- Kept by an earlier version: read once, rewritten below in this layout.
-      local old = redis.call('HMGET', p .. 't:' .. key, 'o', 'a', 'c', 'd', 'u')
+      local old = call('HMGET', p .. 't:' .. key, 'o', 'a', 'c', 'd', 'u')
       if old[1] then tasks[key] = {o = old[1], a = old[2], c = old[3], d = old[4], u = old[5], legacy = true} end
     end
   end
@@ -156,7 +182,7 @@ for k = 0, n - 1 do
   local old = tasks[key]
   if old and updated < old.u then
     -- Last writer wins by updatedAt: an older event changes nothing.
-    plans[#plans + 1] = {id_json = id_json}
+    plans[k + 1] = {id_json = id_json}
   else
     local visible = old ~= nil and old.d == '0'
     local deleted = action == 'deleted'
@@ -165,7 +191,8 @@ for k = 0, n - 1 do
     local audience, reached, before_set, after_set
     if not visible and not deleted and shared == '' then
       -- The common case, a new task of one user, without the sets and sorting below.
-      audience, before_set, after_set = {owner}, nobody, {[owner] = true}
+      -- No sets either: a plan without them reaches its owner only, who sees the task after.
+      audience, before_set = {owner}, nobody
       reached = audience
     else
       local old_audience = nil
@@ -184,18 +211,19 @@ for k = 0, n - 1 do
       before_set, after_set = nobody, set_of(audience)
       if visible then before_set = set_of(old_audience) end
     end
-    for _, user in ipairs(reached) do
+    for i = 1, #reached do
+      local user = reached[i]
       if not users[user] then
         users[user] = true
         user_order[#user_order + 1] = user
       end
     end
-    local state = old or {}
-    state.o, state.a, state.u = owner, table.concat(audience, ','), updated
-    state.c, state.d, state.dirty = now_completed and '1' or '0', deleted and '1' or '0', true
-    tasks[key] = state
-    plans[#plans + 1] = {id_json = id_json, task_json = task_json, reached = reached, before = before_set,
-                         after = after_set, now_completed = now_completed, was_completed = was_completed}
+    local audience_text = audience[1]
+    if #audience ~= 1 then audience_text = concat(audience, ',') end
+    tasks[key] = {o = owner, a = audience_text, u = updated, c = now_completed and '1' or '0',
+                  d = deleted and '1' or '0', dirty = true, legacy = old ~= nil and old.legacy}
+    plans[k + 1] = {id_json = id_json, task_json = task_json, reached = reached, before = before_set,
+                    after = after_set, now_completed = now_completed, was_completed = was_completed}
   end
 end
 
@@ -203,42 +231,31 @@ end
 -- struct.unpack is one call where text would need a pattern and five tonumber): total, completed,
 -- last id, statistics ms, the ms the history's TTL was last set. And, from r:<user> (kept by the
 -- lease scripts), the instances holding a lease for them.
-local t = redis.call('TIME')
-local lease_now = string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local t = call('TIME')
+local lease_now = format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local user_names = {}
 do
-  local names, routes = {}, {}
-  for i, user in ipairs(user_order) do
-    names[i] = p .. 'us:' .. user
+  local routes = {}
+  for i = 1, #user_order do
+    local user = user_order[i]
+    user_names[i] = p .. 'us:' .. user
     routes[i] = p .. 'r:' .. user
   end
-  local found, where = read_all(names), read_all(routes)
-  for i, user in ipairs(user_order) do
-    local u
+  local found, where = read_all(user_names), read_all(routes)
+  for i = 1, #user_order do
+    local user, instances = user_order[i], nobody
+    if where[i] then instances = routed_instances(where[i], lease_now) end
+    -- ids: the last id as text, once the second pass has given one.
     if found[i] then
       local un, uc, ue, _, ux = struct.unpack('<ddddd', found[i])
-      u = {n = un, c = uc, e = ue, x = ux}
+      users[user] = {n = un, c = uc, e = ue, x = ux, instances = instances, ids = false}
     elseif legacy then
-      local old = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 'e')
-      u = {n = tonumber(old[1]) or 0, c = tonumber(old[2]) or 0, e = tonumber(old[3]) or 0, x = 0, legacy = old[1] ~= false}
+      local old = call('HMGET', p .. 'u:' .. user, 'n', 'c', 'e')
+      users[user] = {n = tonumber(old[1]) or 0, c = tonumber(old[2]) or 0, e = tonumber(old[3]) or 0, x = 0,
+                     instances = instances, ids = false, legacy = old[1] ~= false}
     else
-      u = {n = 0, c = 0, e = 0, x = 0}
+      users[user] = {n = 0, c = 0, e = 0, x = 0, instances = instances, ids = false}
     end
-    local instances, route = {}, where[i]
-    if route then
-      -- "<instance> <until ms> ...": the times have 13 digits, so they compare as text.
-      local at = 1
-      while true do
-        local gap = string.find(route, ' ', at, true)
-        if gap == nil then break end
-        local stop = string.find(route, ' ', gap + 1, true) or #route + 1
-        if string.sub(route, gap + 1, stop - 1) >= lease_now then
-          instances[#instances + 1] = string.sub(route, at, gap - 1)
-        end
-        at = stop + 1
-      end
-    end
-    u.instances = instances
-    users[user] = u
   end
 end
 
@@ -251,13 +268,16 @@ end
 
 -- Second pass: ids, history, and each event's part of the batch record (see decode_batch).
 local parts_of = {}
-for at, plan in ipairs(plans) do
+for at = 1, #plans do
+  local plan = plans[at]
   if plan.reached == nil then
     parts_of[at] = {'i ', plan.id_json, '\n'}
   else
-    local parts = {'a ', plan.id_json, '\nt ', plan.task_json, '\n'}
-    for _, user in ipairs(plan.reached) do
-      local u, before, after = users[user], plan.before[user] == true, plan.after[user] == true
+    local parts, reached = {'a ', plan.id_json, '\nt ', plan.task_json, '\n'}, plan.reached
+    for i = 1, #reached do
+      local user = reached[i]
+      local u, before = users[user], plan.before[user] == true
+      local after = plan.after == nil or plan.after[user] == true
       if after then
         u.n = u.n + 1
         if plan.now_completed then u.c = u.c + 1 end
@@ -268,19 +288,20 @@ for at, plan in ipairs(plans) do
       end
       local seen = 'created'
       if not after then seen = 'deleted' elseif before then seen = 'updated' end
-      local ids = string.format('%d', next_id(u))
+      local ids = format('%d', next_id(u))
       local hkey = p .. 'h:' .. user
       -- A script is not rolled back when a command fails, so the one that could (the counter
       -- behind a history that outlived it) is made to succeed: ids continue after the history.
       local added = redis.pcall('XADD', hkey, 'MAXLEN', hist_max, ids .. '-0', 'at', now, 'i', plan.id_json,
                                 'a', seen, 't', plan.task_json)
       if type(added) == 'table' and added.err then
-        local top = redis.call('XREVRANGE', hkey, '+', '-', 'COUNT', 1)
+        local top = call('XREVRANGE', hkey, '+', '-', 'COUNT', 1)
         u.e = tonumber(string.match(top[1][1], '^(%d+)')) + 1
-        ids = string.format('%d', u.e)
-        redis.call('XADD', hkey, 'MAXLEN', hist_max, ids .. '-0', 'at', now, 'i', plan.id_json, 'a', seen, 't',
+        ids = format('%d', u.e)
+        call('XADD', hkey, 'MAXLEN', hist_max, ids .. '-0', 'at', now, 'i', plan.id_json, 'a', seen, 't',
                    plan.task_json)
       end
+      u.ids = ids
       parts[#parts + 1] = 'u ' .. user .. ' ' .. ids .. ' ' .. seen .. '\n'
     end
     parts_of[at] = parts
@@ -290,24 +311,26 @@ end
 -- Write back the tasks and users this batch changed, and (now and then, not every batch) the TTL
 -- of each reached user's history, which so outlives its last event by at least hist_ttl.
 local now_ms, ttl_step = tonumber(now), math.floor(tonumber(hist_ttl) / 16)
-local ttl_keep = string.format('%d', tonumber(hist_ttl) + ttl_step)
+local ttl_keep = format('%d', tonumber(hist_ttl) + ttl_step)
 local task_writes, user_writes, legacy_keys, stat_of = {}, {}, {}, {}
-for _, key in ipairs(task_keys) do
+for i = 1, #task_keys do
+  local key = task_keys[i]
   local s = tasks[key]
   if s and s.dirty then
-    task_writes[#task_writes + 1] = p .. 'ts:' .. key
+    task_writes[#task_writes + 1] = task_names[i]
     task_writes[#task_writes + 1] = s.u .. ' ' .. s.c .. s.d .. ' ' .. s.o .. ' ' .. s.a
     if s.legacy then legacy_keys[#legacy_keys + 1] = p .. 't:' .. key end
   end
 end
-for _, user in ipairs(user_order) do
+for i = 1, #user_order do
+  local user = user_order[i]
   local u = users[user]
-  local un, uc, ue = string.format('%d', u.n), string.format('%d', u.c), string.format('%d', u.e)
+  local un, uc, ue = format('%d', u.n), format('%d', u.c), u.ids or format('%d', u.e)
   if now_ms - u.x >= ttl_step then
-    redis.call('PEXPIRE', p .. 'h:' .. user, ttl_keep)
+    call('PEXPIRE', p .. 'h:' .. user, ttl_keep)
     u.x = now_ms
   end
-  user_writes[#user_writes + 1] = p .. 'us:' .. user
+  user_writes[#user_writes + 1] = user_names[i]
   user_writes[#user_writes + 1] = struct.pack('<ddddd', u.n, u.c, u.e, now_ms, u.x)
   if u.legacy then legacy_keys[#legacy_keys + 1] = p .. 'u:' .. user end
   stat_of[user] = 's ' .. user .. ' ' .. un .. ' ' .. uc .. ' ' .. now .. ' ' .. ue .. '\n'
@@ -315,26 +338,32 @@ end
 if #task_writes > 0 then write_all(task_writes) end
 if #user_writes > 0 then write_all(user_writes) end
 for i = 1, #legacy_keys, chunk do
-  redis.call('DEL', unpack(legacy_keys, i, math.min(#legacy_keys, i + chunk - 1)))
+  call('DEL', unpack(legacy_keys, i, math.min(#legacy_keys, i + chunk - 1)))
 end
 
-local head = 'w ' .. string.format('%d', writes) .. ' ' .. string.format('%d', base) .. '\n'
+local head = 'w ' .. format('%d', writes) .. ' ' .. format('%d', base) .. '\n'
 local function record_of(events, stats)
-  local out = {head}
-  for _, at in ipairs(events) do
-    for _, part in ipairs(parts_of[at]) do out[#out + 1] = part end
+  local out, size = {head}, 1
+  for i = 1, #events do
+    local parts = parts_of[events[i]]
+    for j = 1, #parts do out[size + j] = parts[j] end
+    size = size + #parts
   end
-  for _, line in ipairs(stats) do out[#out + 1] = line end
-  return table.concat(out)
+  for i = 1, #stats do out[size + i] = stats[i] end
+  return concat(out)
 end
 
 -- Each instance that holds a live lease of a user an event reached gets, in its inbox, a record
 -- of just those events and users, and nothing else: it reads and decodes only what its own
 -- sessions need.
 local boxes, box_order = {}, {}
-for at, plan in ipairs(plans) do
-  for _, user in ipairs(plan.reached or nobody) do
-    for _, instance in ipairs(users[user].instances) do
+for at = 1, #plans do
+  local reached = plans[at].reached or nobody
+  for i = 1, #reached do
+    local user = reached[i]
+    local instances = users[user].instances
+    for j = 1, #instances do
+      local instance = instances[j]
       local box = boxes[instance]
       if box == nil then
         box = {events = {}, has = {}, stats = {}}
@@ -352,47 +381,48 @@ end
 for _, instance in ipairs(box_order) do
   local box = boxes[instance]
   local inbox = p .. 'in:' .. instance
-  redis.call('XADD', inbox, 'MAXLEN', '~', bus_max, '*', 'b', record_of(box.events, box.stats))
-  redis.call('PEXPIRE', inbox, inbox_ttl)
+  call('XADD', inbox, 'MAXLEN', '~', bus_max, '*', 'b', record_of(box.events, box.stats))
+  call('PEXPIRE', inbox, inbox_ttl)
 end
 
 -- The caller needs only the ids, for its 202 (the instances got the rest): its receipt is the
 -- record without the tasks and the statistics.
-local receipt = {head}
-for at, parts in ipairs(parts_of) do
+local receipt, size = {head}, 1
+for at = 1, #parts_of do
+  local parts = parts_of[at]
   if plans[at].reached == nil then
-    for _, part in ipairs(parts) do receipt[#receipt + 1] = part end
+    for i = 1, #parts do receipt[size + i] = parts[i] end
+    size = size + #parts
   else
-    receipt[#receipt + 1] = 'a '
-    receipt[#receipt + 1] = parts[2]
-    receipt[#receipt + 1] = '\n'
-    for i = 6, #parts do receipt[#receipt + 1] = parts[i] end
+    receipt[size + 1], receipt[size + 2], receipt[size + 3] = 'a ', parts[2], '\n'
+    size = size + 3
+    for i = 6, #parts do receipt[size + i - 5] = parts[i] end
+    size = size + #parts - 5
   end
 end
-return table.concat(receipt)
+return concat(receipt)
 )lua";
 
-// A user's statistics string (see apply), or the hash an earlier version kept, as
-// total, completed, statistics ms, last id (strings; nil when the user has none).
+// A user's statistics (see apply), or the hash an earlier version kept, as numbers: total,
+// completed, statistics ms, last id (0 when the user has none).
 constexpr std::string_view user_state_lua = R"lua(
 local function user_state_of(p, user)
   local s = redis.call('GET', p .. 'us:' .. user)
   if s then
     local n, c, e, t = struct.unpack('<ddddd', s)
-    return string.format('%d', n), string.format('%d', c), string.format('%d', t), string.format('%d', e)
+    return n, c, t, e
   end
   local old = redis.call('HMGET', p .. 'u:' .. user, 'n', 'c', 't', 'e')
-  return old[1] or nil, old[2] or nil, old[3] or nil, old[4] or nil
+  return tonumber(old[1]) or 0, tonumber(old[2]) or 0, tonumber(old[3]) or 0, tonumber(old[4]) or 0
 end
 )lua";
 
-// A user's newest id, never below the epoch's base (a user with no event in this epoch yet).
+// A user's newest id (`last`, from user_state_of) as text, never below the epoch's base (a user
+// with no event in this epoch yet), with the base and the epoch's number.
 constexpr std::string_view last_id_lua = R"lua(
-local function last_id_of(p, user)
+local function last_id_of(p, last)
   local e = redis.call('HMGET', p .. 'epoch', 'b', 'n')
   local base, number = tonumber(e[1]) or 0, e[2] or '0'
-  local _, _, _, last_text = user_state_of(p, user)
-  local last = tonumber(last_text) or 0
   if last < base then last = base end
   return string.format('%d', last), string.format('%d', base), number
 end
@@ -404,7 +434,8 @@ end
 constexpr std::string_view history_lua = R"lua(
 local p, user, from, limit, cutoff = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local hkey = p .. 'h:' .. user
-local last, base, number = last_id_of(p, user)
+local _, _, _, last_id = user_state_of(p, user)
+local last, base, number = last_id_of(p, last_id)
 -- Entries past the maximum age go first, a few at a time; each is dropped once.
 while true do
   local head = redis.call('XRANGE', hkey, '-', '+', 'COUNT', 32)
@@ -437,9 +468,8 @@ return out
 
 constexpr std::string_view stats_lua = R"lua(
 local p, user = ARGV[1], ARGV[2]
-local n, c, t = user_state_of(p, user)
-local last = last_id_of(p, user)
-return {n or '0', c or '0', t or '0', last}
+local n, c, t, e = user_state_of(p, user)
+return {string.format('%d', n), string.format('%d', c), string.format('%d', t), (last_id_of(p, e))}
 )lua";
 
 constexpr std::string_view epoch_check_lua = R"lua(
@@ -478,18 +508,14 @@ local function reroute(lkey, rkey, now, slack)
   end
   redis.call('SET', rkey, table.concat(parts, ' '), 'PX', string.format('%d', last + slack - now + 1))
 end
--- Whether the route lists `instance` until `needed` or later (13-digit ms, compared as text).
+-- Whether the route lists `instance` until `needed` or later.
 local function routed_until(rkey, instance, needed)
   local route = redis.call('GET', rkey)
   if not route then return false end
-  local at = 1
-  while true do
-    local gap = string.find(route, ' ', at, true)
-    if gap == nil then return false end
-    local stop = string.find(route, ' ', gap + 1, true) or #route + 1
-    if string.sub(route, at, gap - 1) == instance then return string.sub(route, gap + 1, stop - 1) >= needed end
-    at = stop + 1
+  for _, listed in ipairs(routed_instances(route, needed)) do
+    if listed == instance then return true end
   end
+  return false
 end
 local function redis_now()
   local t = redis.call('TIME')
@@ -509,10 +535,11 @@ return 1
 )lua";
 
 constexpr std::string_view lease_renew_lua = R"lua(
-local ttl = tonumber(ARGV[1])
+-- ARGV: the TTL, the renewing instance, then per lease its key, its user's route and its member.
+local ttl, instance = tonumber(ARGV[1]), ARGV[2]
 local now = redis_now()
 local missing = {}
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   local key, member = ARGV[i], ARGV[i + 2]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   -- Only leases still held are extended: a missing one was released meanwhile or lapsed, and
@@ -521,17 +548,17 @@ for i = 2, #ARGV, 3 do
     redis.call('ZADD', key, 'XX', now + ttl, member)
     redis.call('PEXPIRE', key, ttl)
   else
-    missing[#missing + 1] = (i - 2) / 3
+    missing[#missing + 1] = (i - 3) / 3
   end
 end
 -- Each user's route must now list this instance until the renewed expiry: checked once per user
 -- (a user with several tabs here too), rebuilt only when its slack is used up.
 local needed, checked = string.format('%d', now + ttl), {}
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   local key, route = ARGV[i], ARGV[i + 1]
   if not checked[key] then
     checked[key] = true
-    if not routed_until(route, string.match(ARGV[i + 2], '^(.*):[^:]*$'), needed) then reroute(key, route, now, ttl) end
+    if not routed_until(route, instance, needed) then reroute(key, route, now, ttl) end
   end
 end
 return missing
@@ -552,13 +579,13 @@ std::string joined(std::initializer_list<std::string_view> parts) {
 
 }  // namespace
 
-const std::string apply_script = joined({epoch_lua, apply_lua});
+const std::string apply_script = joined({epoch_lua, route_read_lua, apply_lua});
 const std::string history_script = joined({user_state_lua, last_id_lua, history_lua});
 const std::string stats_script = joined({user_state_lua, last_id_lua, stats_lua});
 const std::string epoch_script = joined({epoch_lua, epoch_check_lua});
-const std::string lease_acquire_script = joined({route_lua, lease_acquire_lua});
-const std::string lease_renew_script = joined({route_lua, lease_renew_lua});
-const std::string lease_release_script = joined({route_lua, lease_release_lua});
+const std::string lease_acquire_script = joined({route_read_lua, route_lua, lease_acquire_lua});
+const std::string lease_renew_script = joined({route_read_lua, route_lua, lease_renew_lua});
+const std::string lease_release_script = joined({route_read_lua, route_lua, lease_release_lua});
 
 std::string inbox_key(std::string_view prefix, std::string_view instance) {
   return fmt::format("{}in:{}", prefix, instance);

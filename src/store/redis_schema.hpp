@@ -62,8 +62,9 @@ extern const std::string stats_script;
 // lease_acquire: KEYS = lease key, route key; ARGV = member, limit, ttl ms. 1 when taken (or
 // renewed), else 0. Uses Redis's clock (TIME), so instances' clocks do not matter.
 extern const std::string lease_acquire_script;
-// lease_renew: ARGV = ttl ms, then lease key, route key, member triples. Extends the leases still
-// there; returns the 0-based positions of the triples whose lease is gone.
+// lease_renew: ARGV = ttl ms, the renewing instance, then lease key, route key, member triples (each
+// member that instance's). Extends the leases still there; returns the 0-based positions of the
+// triples whose lease is gone.
 extern const std::string lease_renew_script;
 // lease_release: KEYS = lease key, route key; ARGV = member, ttl ms.
 extern const std::string lease_release_script;
