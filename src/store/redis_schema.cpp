@@ -190,8 +190,8 @@ for k = 0, n - 1 do
     local was_completed = visible and old.c == '1'
     local audience, reached, before_set, after_set
     if not visible and not deleted and shared == '' then
-      -- The common case, a new task of one user, without the sets and sorting below.
-      -- No sets either: a plan without them reaches its owner only, who sees the task after.
+      -- The common case, a new task of one user: no sorting, and no sets (a plan without an after
+      -- set reaches only its owner, who sees the task after).
       audience, before_set = {owner}, nobody
       reached = audience
     else
