@@ -14,6 +14,15 @@ namespace dh::store::redis_schema {
 namespace json = boost::json;
 
 namespace {
+// Redis's clock in ms, for every script that needs the time: leases, routes and epochs are all
+// judged by the one clock, so the instances' clocks do not matter.
+constexpr std::string_view clock_lua = R"lua(
+local function redis_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+)lua";
+
 // The store's epoch, shared by the scripts that give out or read ids. Ids of an epoch are above
 // its base, the epoch's start in ms times 1000, so the first id after a loss is above every id
 // given before it (unless one user had 1,000 events a millisecond since the last epoch began).
@@ -35,8 +44,7 @@ local function epoch_of(p, floor, known)
   if base ~= nil and writes >= floor then return base, number, 0, legacy == '1' end
   local why = 1
   if base ~= nil then why = 2 end
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local now = redis_now()
   local fresh = now * 1000
   if base ~= nil and fresh <= base then fresh = base + 1000000 end
   if writes < floor then writes = floor end
@@ -231,8 +239,7 @@ end
 -- struct.unpack is one call where text would need a pattern and five tonumber): total, completed,
 -- last id, statistics ms, the ms the history's TTL was last set. And, from r:<user> (kept by the
 -- lease scripts), the instances holding a lease for them.
-local t = call('TIME')
-local lease_now = format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local lease_now = format('%d', redis_now())
 local user_names = {}
 do
   local routes = {}
@@ -517,10 +524,6 @@ local function routed_until(rkey, instance, needed)
   end
   return false
 end
-local function redis_now()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 )lua";
 
 constexpr std::string_view lease_acquire_lua = R"lua(
@@ -579,13 +582,13 @@ std::string joined(std::initializer_list<std::string_view> parts) {
 
 }  // namespace
 
-const std::string apply_script = joined({epoch_lua, route_read_lua, apply_lua});
+const std::string apply_script = joined({clock_lua, epoch_lua, route_read_lua, apply_lua});
 const std::string history_script = joined({user_state_lua, last_id_lua, history_lua});
 const std::string stats_script = joined({user_state_lua, last_id_lua, stats_lua});
-const std::string epoch_script = joined({epoch_lua, epoch_check_lua});
-const std::string lease_acquire_script = joined({route_read_lua, route_lua, lease_acquire_lua});
-const std::string lease_renew_script = joined({route_read_lua, route_lua, lease_renew_lua});
-const std::string lease_release_script = joined({route_read_lua, route_lua, lease_release_lua});
+const std::string epoch_script = joined({clock_lua, epoch_lua, epoch_check_lua});
+const std::string lease_acquire_script = joined({clock_lua, route_read_lua, route_lua, lease_acquire_lua});
+const std::string lease_renew_script = joined({clock_lua, route_read_lua, route_lua, lease_renew_lua});
+const std::string lease_release_script = joined({clock_lua, route_read_lua, route_lua, lease_release_lua});
 
 std::string inbox_key(std::string_view prefix, std::string_view instance) {
   return fmt::format("{}in:{}", prefix, instance);
